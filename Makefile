@@ -1,0 +1,58 @@
+# ecert — thin driver over CMake. The targets a C user expects:
+#   make            build (release, warnings as errors)
+#   make run        the main job (for now: build and show the CLI's help)
+#   make check      all tests, then all tests again under ASan+UBSan
+#   make bench      crypto throughput, ecert API vs raw OpenSSL, side by side
+#   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang)
+#   make install PREFIX=DIR
+# Each target first runs scripts/install-deps.sh, which installs what is
+# missing (Debian packages, npm test modules) and does nothing otherwise.
+
+PREFIX       ?= /usr/local
+BUILD        ?= build
+ASAN_BUILD   ?= build-asan
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_FLAGS  ?=
+
+.PHONY: all build run check check-unit check-asan bench fuzz install deps clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	@$(BUILD)/ecert --help
+
+check: check-unit check-asan
+	@echo "make check: all suites passed (release and ASan+UBSan)"
+
+check-unit: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang -DECERT_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	@$(BUILD)/bench/bench_crypto
+
+fuzz: deps
+	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DECERT_FUZZ=ON -DECERT_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash scripts/fuzz.sh $(FUZZ_TARGETS)
+
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
