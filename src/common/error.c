@@ -20,7 +20,17 @@ ecert_status err_set(ecert_status st, const char *fmt, ...)
 ecert_status err_wrap(ecert_status st, const char *what)
 {
     char tmp[sizeof err_buf];
-    snprintf(tmp, sizeof tmp, "%s: %s", what, err_buf[0] ? err_buf : ecert_strerror(st));
+    const char *cur = err_buf[0] ? err_buf : ecert_strerror(st);
+    size_t wl = strnlen(what, 128);
+    /* Built by hand: "what: current detail", truncated to the buffer. */
+    size_t n = 0;
+    memcpy(tmp, what, wl);
+    n = wl;
+    memcpy(tmp + n, ": ", 2);
+    n += 2;
+    size_t cl = strnlen(cur, sizeof tmp - 1 - n);
+    memcpy(tmp + n, cur, cl);
+    tmp[n + cl] = 0;
     memcpy(err_buf, tmp, sizeof err_buf);
     return st;
 }

@@ -1,0 +1,74 @@
+#include "util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/codec.h"
+
+static void path_of(const char *rel, char *out, size_t cap)
+{
+    const char *dir = getenv("ECERT_TEST_DATA");
+    if (!dir) {
+        fprintf(stderr, "ECERT_TEST_DATA is not set (run the tests through ctest)\n");
+        abort();
+    }
+    snprintf(out, cap, "%s/%s", dir, rel);
+}
+
+json_t *util_load_json(const char *rel)
+{
+    char path[4096];
+    path_of(rel, path, sizeof path);
+    json_error_t err;
+    json_t *j = json_load_file(path, 0, &err);
+    if (!j) {
+        fprintf(stderr, "cannot load %s: %s (line %d)\n", path, err.text, err.line);
+        abort();
+    }
+    return j;
+}
+
+uint8_t *util_read_file(const char *rel, size_t *len)
+{
+    char path[4096];
+    path_of(rel, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        abort();
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc((size_t)n + 1);
+    if (!p || fread(p, 1, (size_t)n, f) != (size_t)n)
+        abort();
+    p[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+uint8_t *util_unhex(const char *hex, size_t *len)
+{
+    size_t n = strlen(hex);
+    uint8_t *p = malloc(n / 2 + 1);
+    size_t m = 0;
+    if (!p || hex_decode(hex, n, p, n / 2 + 1, &m) != ECERT_OK) {
+        fprintf(stderr, "bad hex in test data: %.40s\n", hex);
+        abort();
+    }
+    *len = m;
+    return p;
+}
+
+const char *util_str(const json_t *obj, const char *key)
+{
+    const char *s = json_string_value(json_object_get(obj, key));
+    if (!s) {
+        fprintf(stderr, "test data: missing string field '%s'\n", key);
+        abort();
+    }
+    return s;
+}
