@@ -43,7 +43,8 @@ ECERT_API ecert_status ecert_key_generate(ecert_key **out)
     if (!out)
         return err_set(ECERT_E_ARG, "ecert_key_generate: NULL out");
     struct sm2_key *k = NULL;
-    return wrap_key(sm2_key_generate(&k), k, out);
+    ecert_status st = sm2_key_generate(&k); /* before wrap_key reads k */
+    return wrap_key(st, k, out);
 }
 
 ECERT_API ecert_status ecert_key_parse_private(const char *text, size_t len, ecert_key **out)
@@ -51,7 +52,8 @@ ECERT_API ecert_status ecert_key_parse_private(const char *text, size_t len, ece
     if (!text || !out)
         return err_set(ECERT_E_ARG, "ecert_key_parse_private: NULL argument");
     struct sm2_key *k = NULL;
-    return wrap_key(sm2_key_parse_private(text, len, &k), k, out);
+    ecert_status st = sm2_key_parse_private(text, len, &k); /* before wrap_key reads k */
+    return wrap_key(st, k, out);
 }
 
 ECERT_API ecert_status ecert_key_parse_public(const char *text, size_t len, ecert_key **out)
@@ -59,7 +61,8 @@ ECERT_API ecert_status ecert_key_parse_public(const char *text, size_t len, ecer
     if (!text || !out)
         return err_set(ECERT_E_ARG, "ecert_key_parse_public: NULL argument");
     struct sm2_key *k = NULL;
-    return wrap_key(sm2_key_parse_public(text, len, &k), k, out);
+    ecert_status st = sm2_key_parse_public(text, len, &k); /* before wrap_key reads k */
+    return wrap_key(st, k, out);
 }
 
 ECERT_API void ecert_key_public_hex(const ecert_key *key, char out[131])
