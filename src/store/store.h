@@ -1,0 +1,175 @@
+/*
+ * store.h — the one storage interface of a node. Backends: SQLite (embedded
+ * default, WAL) and later PostgreSQL; callers never see which.
+ *
+ * Rules every backend keeps:
+ *   - prepared statements only (no SQL text built from data);
+ *   - every write that must not be half-done is one transaction;
+ *   - results that carry strings are allocated in the caller's arena, so a
+ *     request frees everything at once;
+ *   - the store is safe to call from many threads (a pool of connections).
+ * Errors: ECERT_E_NOT_FOUND for a missing row where the caller asked for one,
+ * ECERT_E_REPLAY for a nonce seen before, ECERT_E_INTERNAL for the database
+ * failing (the detail names the operation, never data values).
+ */
+#ifndef ECERT_STORE_STORE_H
+#define ECERT_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ecert/ecert.h>
+
+#include "common/arena.h"
+#include "common/buf.h"
+
+struct store;
+
+struct store_config {
+    const char *driver;   /* "sqlite" */
+    const char *path;     /* SQLite file */
+    unsigned pool_size;   /* connections; 0 = 4 */
+};
+
+/* Opens (creating the file if needed) and applies pending migrations. */
+ecert_status store_open(const struct store_config *cfg, struct store **out);
+void store_close(struct store *s);
+/* Schema version after migrations. */
+int store_schema_version(struct store *s);
+
+/* ---- catalog (证照目录) and scenes (用证场景) ---------------------------- */
+
+struct catalog_entry {
+    const char *type_code;  /* 21 chars */
+    const char *name;       /* 证照类型名称, e.g. 营业执照 */
+    bool yrd_shared;        /* on the YRD mutual-recognition list */
+};
+ecert_status store_catalog_put(struct store *s, const struct catalog_entry *e);
+ecert_status store_catalog_get(struct store *s, struct arena *a, const char *type_code,
+                               struct catalog_entry *out);
+/* Type code by 证照类型名称 (ECERT_E_NOT_FOUND when unknown). */
+ecert_status store_catalog_find_name(struct store *s, struct arena *a, const char *name,
+                                     const char **type_code);
+
+struct scene {
+    const char *item_code;
+    const char *item_name;
+    const char **types;  /* allowed type codes */
+    size_t ntypes;
+};
+/* Replaces the scene (and its type list) in one transaction. */
+ecert_status store_scene_put(struct store *s, const struct scene *sc);
+/* ECERT_E_NOT_FOUND when the scene is not published. */
+ecert_status store_scene_get(struct store *s, struct arena *a, const char *item_code,
+                             struct scene *out);
+
+/* ---- certificates -------------------------------------------------------- */
+
+struct cert {
+    const char *id;                 /* CertificateID */
+    const char *type;               /* CertificateType (name) */
+    const char *type_code;          /* CertificateTypeCode */
+    const char *number;             /* CertificateNumber (照面编号) */
+    const char *holder;             /* CertificateHolder */
+    const char *holder_code;        /* CertificateHolderCode */
+    const char *holder_type_code;   /* 111, 001, ... */
+    const char *issuer;             /* CertificateIssuingAuthority */
+    const char *issuer_code;        /* CertificateIssuingAuthorityCode (USCC) */
+    const char *issued_date;        /* YYYY-MM-DD */
+    const char *valid_from;
+    const char *valid_to;           /* "" = long-term */
+    const char *status;             /* valid | revoked | expired | suspended */
+    const char *area_code;          /* 6-digit region */
+    const char *surface_json;       /* SurfaceData object, as JSON text */
+    const char *file_format;        /* OFD | PDF */
+    const char *file_name;
+    const uint8_t *file;            /* may be NULL in listings */
+    size_t file_len;
+    const char *file_sm3;           /* 64 hex */
+};
+
+/* Insert or replace by id, in one transaction (idempotent re-imports). */
+ecert_status store_cert_put(struct store *s, const struct cert *c);
+/* Many at once in one transaction; *failed receives the index of the first
+ * certificate that could not be stored (then nothing of the batch is kept). */
+ecert_status store_cert_put_batch(struct store *s, const struct cert *certs, size_t n,
+                                  size_t *failed);
+/* with_file: load the file bytes too. */
+ecert_status store_cert_get(struct store *s, struct arena *a, const char *id, bool with_file,
+                            struct cert *out);
+
+struct cert_query {
+    const char *holder_code;        /* required */
+    const char *type;               /* CertificateType name, optional */
+    const char *number;             /* CertificateNumber, optional */
+    const char *const *type_codes;  /* restrict to these types (scene), optional */
+    size_t ntype_codes;
+    size_t limit;                   /* 0 = 1000 */
+};
+/* Certificates of a holder, newest first; files are not loaded (file NULL). */
+ecert_status store_cert_search(struct store *s, struct arena *a, const struct cert_query *q,
+                               struct cert **out, size_t *n);
+ecert_status store_cert_count(struct store *s, uint64_t *n);
+
+/* ---- apps (可信应用) ------------------------------------------------------- */
+
+enum app_status { APP_ALLOCATED = 0, APP_ACTIVE = 1, APP_DISABLED = 2 };
+
+struct app {
+    const char *app_id;
+    const char *secret_hash;   /* salted slow hash, "scrypt$..." (see trust) */
+    const char *corp_name;
+    const char *corp_code;
+    const char *public_key;    /* 04 + 128 hex; "" until registered */
+    const char *certificate;   /* PEM app certificate; "" until registered */
+    const char *province;      /* node id the app calls, may be "" */
+    int status;                /* enum app_status */
+    int64_t updated_ms;
+};
+ecert_status store_app_put(struct store *s, const struct app *app);
+ecert_status store_app_get(struct store *s, struct arena *a, const char *app_id, struct app *out);
+
+/* ---- replay window ------------------------------------------------------- */
+
+/* Records (app_id, nonce). ECERT_E_REPLAY when the pair was seen with a
+ * timestamp inside the window; rows older than now - window are purged. */
+ecert_status store_nonce_use(struct store *s, const char *app_id, const char *nonce,
+                             int64_t now_ms, int64_t window_ms);
+
+/* ---- token revocation ---------------------------------------------------- */
+
+ecert_status store_token_revoke(struct store *s, const char *jti, int64_t exp_s);
+ecert_status store_token_is_revoked(struct store *s, const char *jti, bool *revoked);
+/* Revoked ids whose tokens have not expired yet (for provinces to pull). */
+ecert_status store_token_revoked_list(struct store *s, struct arena *a, int64_t now_s,
+                                      const char ***jtis, size_t *n);
+
+/* ---- usage records (tamper-evident, SPEC §6) ----------------------------- */
+
+struct usage_record {
+    int64_t seq;               /* assigned by the store */
+    int64_t time_ms;
+    const char *cert_id;       /* "" for holder-level calls */
+    const char *holder_code;   /* whose certificate (for records/by-holder) */
+    const char *interface;     /* e.g. "cert/search" */
+    const char *app_id;
+    const char *requester_node;
+    const char *use_for, *item_code, *item_name, *item_org, *operator_name, *biz_num;
+    int result;                /* the response code */
+    const char *prev;          /* 64 hex, filled by the store */
+    const char *hash;          /* 64 hex, filled by the store */
+};
+/* Appends one record: prev = hash of the last record (64 zeros for the first),
+ * hash = SM3(prev || canonical(record)). Serialised so the chain stays single. */
+ecert_status store_record_append(struct store *s, struct usage_record *r);
+ecert_status store_record_list(struct store *s, struct arena *a, const char *holder_code,
+                               int64_t from_ms, int64_t to_ms, size_t limit,
+                               struct usage_record **out, size_t *n);
+/* Walks the whole chain; on a break, *bad_seq is the first bad record
+ * (ECERT_E_SIGNATURE), otherwise ECERT_OK with *count records checked. */
+ecert_status store_record_verify(struct store *s, uint64_t *count, int64_t *bad_seq);
+/* canonical(record): the bytes hashed (documented in docs/store.md). */
+ecert_status usage_record_canonical(const struct usage_record *r, struct buf *out);
+
+#endif
