@@ -40,8 +40,13 @@ ecert_status cli_read_input(const char *path, size_t max, struct buf *out)
 int cli_fail(const char *what, ecert_status st)
 {
     const char *d = err_detail();
-    fprintf(stderr, "ecert: %s: %s (%d %s)\n", what, d[0] ? d : ecert_strerror(st),
-            ecert_status_wire(st), ecert_status_name(st));
+    /* Local conditions (>= 9000) have no wire code of their own worth showing. */
+    if ((int)st >= 9000)
+        fprintf(stderr, "ecert: %s: %s (%s)\n", what, d[0] ? d : ecert_strerror(st),
+                ecert_status_name(st));
+    else
+        fprintf(stderr, "ecert: %s: %s (%d %s)\n", what, d[0] ? d : ecert_strerror(st),
+                ecert_status_wire(st), ecert_status_name(st));
     return EXIT_USAGE;
 }
 

@@ -225,8 +225,9 @@ ecert_status sm2_key_from_public(const struct sm2_curve *curve, const uint8_t xy
         st = key_finish(k);
     if (st) {
         sm2_key_free(k);
-        return st == ECERT_E_DECRYPT ? err_set(ECERT_E_MALFORMED, "public key: %s", err_detail())
-                                     : st;
+        /* err_wrap, not err_set with err_detail(): the detail buffer cannot
+         * be both the format argument and the destination. */
+        return st == ECERT_E_DECRYPT ? err_wrap(ECERT_E_MALFORMED, "public key") : st;
     }
     *out = k;
     return ECERT_OK;
