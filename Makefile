@@ -1,6 +1,7 @@
 # ecert — thin driver over CMake. The targets a C user expects:
 #   make            build (release, warnings as errors)
-#   make run        the main job (for now: build and show the CLI's help)
+#   make run        the main job: a local federation (trust node + 4 provinces)
+#                   on loopback, initialised once in var/demo, in the foreground
 #   make check      all tests, then all tests again under ASan+UBSan
 #   make bench      crypto throughput, ecert API vs raw OpenSSL, side by side
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang)
@@ -28,8 +29,11 @@ build: deps
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
+DEMO ?= var/demo
+
 run: build
-	@$(BUILD)/ecert --help
+	@test -f $(DEMO)/federation.json || $(BUILD)/ecert federation init $(DEMO)
+	@PATH="$(CURDIR)/$(BUILD):$$PATH" $(BUILD)/ecert federation run $(DEMO)
 
 check: check-unit check-asan
 	@echo "make check: all suites passed (release and ASan+UBSan)"

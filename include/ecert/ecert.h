@@ -172,6 +172,83 @@ ECERT_API ecert_status ecert_envelope_open_response(const char *response, size_t
                                                     const char *expected_nonce, int *code,
                                                     char **business_out, char **msg_out);
 
+
+/* ------------------------------------------------------------------------ */
+/* Client: calls to a node over HTTPS (SPEC §4).                             */
+
+typedef struct ecert_client ecert_client;
+
+/* A client of the node at `base_url` (e.g. "https://127.0.0.1:8442"), trusting
+ * the CA bundle `ca_file` (NULL = the system's), calling as `app_id` with
+ * `app_key` (private) to the node whose public key is `node_pub`. The keys are
+ * referenced, not copied: keep them until ecert_client_free. A client reuses
+ * its connection; use one client per thread. */
+ECERT_API ecert_status ecert_client_new(const char *base_url, const char *ca_file,
+                                        const char *app_id, const ecert_key *app_key,
+                                        const ecert_key *node_pub, ecert_client **out);
+ECERT_API void ecert_client_free(ecert_client *c);
+/* Total time allowed for one call, in milliseconds (default 30000). */
+ECERT_API void ecert_client_set_timeout(ecert_client *c, long timeout_ms);
+
+/* One envelope round trip to POST /api/v1/<endpoint> with `business_json`.
+ * Returns ECERT_OK when a valid, signed answer arrived; the node's verdict is
+ * then *code (0 = success, else a SPEC §5 code). For code 0 *result_out holds
+ * the decrypted business JSON; otherwise *msg_out holds "msg" or
+ * "msg: detail". Transport failures are ECERT_E_UNREACHABLE/ECERT_E_TIMEOUT;
+ * a forged or garbled answer is ECERT_E_SIGNATURE/ECERT_E_DECRYPT. */
+ECERT_API ecert_status ecert_client_call(ecert_client *c, const char *endpoint,
+                                         const char *business_json, int *code, char **result_out,
+                                         char **msg_out);
+
+/* Why a certificate is used (every sharing call carries it; 表1–表7). */
+typedef struct ecert_purpose {
+    const char *use_for;   /* UseFor 查询事由 */
+    const char *item_name; /* itemName 场景或业务名称 */
+    const char *item_code; /* itemCode 场景或业务编号 (a published scene) */
+    const char *item_org;  /* itemOrg 调用单位名称 */
+    const char *operator_name; /* operator 实际调用操作人员姓名 */
+    const char *biz_num;   /* bizNum 调用涉及业务编号 */
+} ecert_purpose;
+
+/* 表1 检索 / 表5 照面信息 / 表3 文件, by holder: `type` (证照类型名称) and
+ * `number` (照面编号) may be NULL. */
+ECERT_API ecert_status ecert_cert_search(ecert_client *c, const char *trusted_token,
+                                         const char *type, const char *number,
+                                         const ecert_purpose *p, int *code, char **result_out,
+                                         char **msg_out);
+ECERT_API ecert_status ecert_cert_info_by_holder(ecert_client *c, const char *trusted_token,
+                                                 const char *type, const char *number,
+                                                 const ecert_purpose *p, int *code,
+                                                 char **result_out, char **msg_out);
+ECERT_API ecert_status ecert_cert_file_by_holder(ecert_client *c, const char *trusted_token,
+                                                 const char *type, const char *number,
+                                                 const ecert_purpose *p, int *code,
+                                                 char **result_out, char **msg_out);
+/* 表4 / 表2, by CertificateID; `trusted_token` may be NULL unless the node
+ * requires one. */
+ECERT_API ecert_status ecert_cert_info_by_id(ecert_client *c, const char *certificate_id,
+                                             const char *trusted_token, const ecert_purpose *p,
+                                             int *code, char **result_out, char **msg_out);
+ECERT_API ecert_status ecert_cert_file_by_id(ecert_client *c, const char *certificate_id,
+                                             const char *trusted_token, const ecert_purpose *p,
+                                             int *code, char **result_out, char **msg_out);
+/* 应用记录 of the token's holder; from_ms/to_ms 0 = unbounded. */
+ECERT_API ecert_status ecert_records_by_holder(ecert_client *c, const char *trusted_token,
+                                               int64_t from_ms, int64_t to_ms, int *code,
+                                               char **result_out, char **msg_out);
+/* 表8, to the trust node: binds the client's app key to its allocated appID.
+ * On success *result_out holds {"code":0,"msg":…,"appCertificate":"<PEM>"}. */
+ECERT_API ecert_status ecert_trust_register(ecert_client *c, const char *app_secret,
+                                            const char *corp_name, const char *corp_code,
+                                            int *code, char **result_out, char **msg_out);
+/* 表9, to the trust node: a token for the person `id_no` (公民身份号码, sent
+ * SM2-encrypted to the trust key), auth_type 1 (生物识别) or 2 (读取身份证件);
+ * `permission` is NULL or a comma-separated list of type codes. */
+ECERT_API ecert_status ecert_trust_token_person(ecert_client *c, const char *transaction_id,
+                                                int auth_type, const char *name,
+                                                const char *id_no, const char *permission,
+                                                int *code, char **result_out, char **msg_out);
+
 #ifdef __cplusplus
 }
 #endif

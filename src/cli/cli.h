@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ecert/ecert.h>
 
@@ -40,9 +41,22 @@ struct cli_opt {
 int cli_parse_opts(int argc, char **argv, int first, struct cli_opt *opts, size_t nopts);
 const char *cli_opt(const struct cli_opt *opts, size_t nopts, const char *name);
 
+/* Narrows [*p, *p+*n) to exclude leading and trailing ASCII whitespace. */
+void cli_trim(const uint8_t **p, size_t *n);
+struct sm2_key;
+/* Parses a --key (private) or --pub (public) value: the key text (hex or
+ * PEM) or @PATH (hex, PEM or keygen JSON; @- = stdin, then *from_stdin is
+ * set). Inline private keys are wiped from argv. Returns EXIT_OK, or
+ * EXIT_USAGE after printing "ecert: <opt>: <reason>". */
+int cli_load_key(const char *opt, char *value, bool private_key, struct sm2_key **out,
+                 bool *from_stdin);
+
 /* Subcommands: argv[0] is the command word ("sm2", "id", ...). */
 int cmd_sm3(int argc, char **argv);
 int cmd_sm2(int argc, char **argv);
 int cmd_id(int argc, char **argv);
+int cmd_call(int argc, char **argv);
+int cmd_trust(int argc, char **argv);
+int cmd_federation(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_store.h"
 
 struct command {
     const char *name;
@@ -17,6 +18,14 @@ static const struct command commands[] = {
     {"sm3", cmd_sm3, "SM3 digest of a file or stdin"},
     {"sm2", cmd_sm2, "SM2 keys, encryption and signatures (keygen|encrypt|decrypt|sign|verify)"},
     {"id", cmd_id, "check certificate identifiers, 公民身份号码 and 统一社会信用代码"},
+    {"call", cmd_call, "one envelope round trip to a node (the reference client)"},
+    {"trust", cmd_trust, "trust node operations (app allocate)"},
+    {"federation", cmd_federation, "a local federation on loopback (init|run)"},
+    {"db", cmd_db, "create or migrate the node database (init)"},
+    {"catalog", cmd_catalog, "load the certificate catalog into the store (import)"},
+    {"scene", cmd_scene, "load the scene list into the store (import)"},
+    {"cert", cmd_cert, "load certificates from JSON Lines into the store (import)"},
+    {"records", cmd_records, "check the usage-record hash chain (verify)"},
 };
 
 static void usage(FILE *f)
@@ -26,7 +35,7 @@ static void usage(FILE *f)
                "commands:\n",
             ECERT_VERSION);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f, "\nexit status: 0 success, 1 negative verdict, 2 usage or input error\n");
 }
 

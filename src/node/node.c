@@ -1,0 +1,577 @@
+/*
+ * node.c — the request pipeline shared by every role, the node's lifecycle,
+ * GET endpoints (healthz, metrics, directory), logging and node-to-node calls.
+ */
+#include "node/node.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/error.h"
+#include "envelope/envelope.h"
+#include "http/client.h"
+#include "node/directory.h"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static ecert_status read_file(const char *path, size_t max, struct buf *out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(ECERT_E_IO, "cannot open %s: %s", path, strerror(errno));
+    char chunk[8192];
+    size_t n;
+    ecert_status st = ECERT_OK;
+    buf_init(out, max);
+    while (!st && (n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        st = buf_append(out, chunk, n);
+    if (!st && ferror(f))
+        st = err_set(ECERT_E_IO, "read error on %s", path);
+    fclose(f);
+    if (!st && !out->data)
+        st = buf_reserve(out, 0);
+    if (st)
+        buf_release(out);
+    return st;
+}
+
+void node_log(struct node *n, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char when[32];
+    strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    pthread_mutex_lock(&n->log_mu);
+    fprintf(n->log ? n->log : stderr, "ts=%s.%03ldZ node=%s %s\n", when, ts.tv_nsec / 1000000,
+            n->cfg.id, line);
+    fflush(n->log ? n->log : stderr);
+    pthread_mutex_unlock(&n->log_mu);
+}
+
+/* ---- responses ------------------------------------------------------------*/
+
+/* Writes an error or success envelope. Errors are signed by the node (its key
+ * is always known) so that a caller can tell a node's refusal from a forgery. */
+static void respond(struct node *n, struct http_response *resp, int code, const char *detail,
+                    const char *nonce, struct call *c)
+{
+    int64_t now = envelope_now_ms();
+    ecert_status st;
+    buf_reset(&resp->body);
+    if (code == 0) {
+        st = envelope_response_build(0, "success", NULL, nonce, now, n->key, c->caller_pub,
+                                     c->result.data, c->result.len, ECERT_CIPHER_HEX, &resp->body);
+        atomic_fetch_add(&n->metrics.sm2_encrypt, 1);
+        atomic_fetch_add(&n->metrics.sm2_sign, 1);
+        if (st) {
+            node_log(n, "event=respond_failed detail=\"%s\"", err_detail());
+            code = ECERT_E_INTERNAL;
+            detail = NULL;
+            buf_reset(&resp->body);
+        } else {
+            resp->status = 200;
+            return;
+        }
+    }
+    /* Internal details never leave the node (SPEC §5: 5000 never leaks). */
+    if (ecert_status_wire((ecert_status)code) == 5000)
+        detail = NULL;
+    int wire = ecert_status_wire((ecert_status)code);
+    st = envelope_response_build(wire, NULL, detail, nonce, now, n->key, NULL, NULL, 0,
+                                 ECERT_CIPHER_HEX, &resp->body);
+    atomic_fetch_add(&n->metrics.sm2_sign, 1);
+    resp->status = ecert_status_http((ecert_status)wire);
+    if (st) {
+        buf_reset(&resp->body);
+        buf_printf(&resp->body, "{\"code\":5000,\"msg\":\"internal error\"}");
+        resp->status = 500;
+    }
+}
+
+/* ---- caller identification ------------------------------------------------*/
+
+static const struct endpoint *find_endpoint(struct node *n, const char *name)
+{
+    size_t cnt = 0;
+    const struct endpoint *eps = NULL;
+    if (n->cfg.role == ROLE_PROVINCE)
+        eps = province_endpoints(&cnt);
+    else if (n->cfg.role == ROLE_TRUST)
+        eps = trust_endpoints(&cnt);
+    for (size_t i = 0; i < cnt; i++)
+        if (strcmp(eps[i].name, name) == 0)
+            return &eps[i];
+    return NULL;
+}
+
+/* An app's public key and state: the trust node reads its own store; a
+ * province asks the trust node (cached for app_cache_s). */
+static ecert_status lookup_app(struct node *n, struct arena *a, const char *app_id, int64_t now,
+                               struct sm2_key **pub)
+{
+    int status = -1;
+    *pub = NULL;
+    if (n->cfg.role == ROLE_TRUST) {
+        struct app app;
+        ecert_status st = store_app_get(n->store, a, app_id, &app);
+        if (st == ECERT_E_NOT_FOUND)
+            return err_set(ECERT_E_APP, "app '%s' is not registered", app_id);
+        if (st)
+            return st;
+        if (app.status != APP_ACTIVE || !app.public_key[0])
+            return err_set(ECERT_E_APP, "app '%s' is %s", app_id,
+                           app.status == APP_DISABLED ? "disabled" : "not registered yet");
+        return sm2_key_parse_public(app.public_key, strlen(app.public_key), pub);
+    }
+    if (!appcache_get(&n->apps, app_id, now, pub, &status)) {
+        const struct directory_node *tn = directory_find(n->directory, "YRD-TRUST");
+        const char *url = n->cfg.trust_url[0] ? n->cfg.trust_url : (tn ? tn->url : NULL);
+        if (!url || !n->trust_pub)
+            return err_set(ECERT_E_INTERNAL, "no trust node configured for app lookups");
+        json_t *q = json_pack("{s:s}", "appId", app_id);
+        char *qs = q ? json_dumps(q, JSON_COMPACT) : NULL;
+        json_decref(q);
+        if (!qs)
+            return err_set(ECERT_E_NOMEM, "out of memory");
+        int code = 0;
+        struct buf res = BUF_INIT(65536);
+        ecert_status st =
+            node_call(n, url, n->trust_pub, "trust/app/lookup", qs, 5000, &code, &res);
+        free(qs);
+        if (st) {
+            buf_release(&res);
+            node_log(n, "event=app_lookup_failed app=%s detail=\"%s\"", app_id, err_detail());
+            return err_set(ECERT_E_UNREACHABLE, "the trust node could not be asked about the app");
+        }
+        if (code == ECERT_E_APP) {
+            status = -1;
+        } else if (code != 0) {
+            buf_release(&res);
+            return err_set(ECERT_E_UNREACHABLE, "the trust node answered %d to an app lookup",
+                           code);
+        } else {
+            json_t *r = json_loadb((char *)res.data, res.len, 0, NULL);
+            const char *pk = json_string_value(json_object_get(r, "publicKey"));
+            json_t *sv = json_object_get(r, "status");
+            status = json_is_integer(sv) ? (int)json_integer_value(sv) : -1;
+            if (pk && pk[0] && sm2_key_parse_public(pk, strlen(pk), pub) != ECERT_OK)
+                status = -1;
+            json_decref(r);
+        }
+        buf_release(&res);
+        appcache_put(&n->apps, app_id, *pub, status, now);
+    }
+    if (status != APP_ACTIVE || !*pub) {
+        sm2_key_free(*pub);
+        *pub = NULL;
+        return err_set(ECERT_E_APP, "app '%s' is unknown or disabled", app_id);
+    }
+    return ECERT_OK;
+}
+
+static ecert_status lookup_node(struct node *n, const char *id, struct sm2_key **pub)
+{
+    const struct directory_node *dn = directory_find(n->directory, id);
+    if (!dn)
+        return err_set(ECERT_E_APP, "node '%s' is not in the directory", id);
+    *pub = sm2_key_ref(dn->pub);
+    return ECERT_OK;
+}
+
+/* ---- the POST pipeline ----------------------------------------------------*/
+
+static void handle_post(struct node *n, const struct http_request *req, struct http_response *resp,
+                        const char **endpoint_out, const char **app_out, int *code_out)
+{
+    struct call c;
+    memset(&c, 0, sizeof c);
+    c.node = n;
+    c.arena = req->arena;
+    c.now_ms = envelope_now_ms();
+    buf_init(&c.result, 64u << 20);
+    struct envelope_request env;
+    struct buf business = BUF_INIT(ENVELOPE_MAX_BODY);
+    const char *nonce = NULL;
+    ecert_status st;
+    const char *ep_name = req->path + strlen("/api/v1/");
+    const struct endpoint *ep = find_endpoint(n, ep_name);
+    *endpoint_out = ep ? ep->name : "other";
+    if (!ep) {
+        st = err_set(ECERT_E_MALFORMED, "no endpoint %s on a %s node", req->path,
+                     config_role_name(n->cfg.role));
+        respond(n, resp, st, err_detail(), NULL, &c);
+        resp->status = 404;
+        *code_out = st;
+        goto done;
+    }
+    c.endpoint = ep->name;
+    /* 1. envelope shape */
+    st = envelope_request_parse(req->arena, (const char *)req->body, req->body_len, &env);
+    if (st)
+        goto fail;
+    nonce = env.nonce;
+    c.app_id = env.app_id;
+    *app_out = env.app_id;
+    /* 2. who is calling */
+    bool from_node = strncmp(env.app_id, ENVELOPE_NODE_PREFIX, strlen(ENVELOPE_NODE_PREFIX)) == 0;
+    if ((ep->flags & EP_NODE_ONLY) && !from_node) {
+        st = err_set(ECERT_E_APP, "%s is for nodes only", ep->name);
+        goto fail;
+    }
+    if (from_node) {
+        c.node_caller = env.app_id + strlen(ENVELOPE_NODE_PREFIX);
+        st = lookup_node(n, c.node_caller, &c.caller_pub);
+    } else if (ep->flags & EP_SELF_KEYED) {
+        st = ECERT_OK; /* 表8: the key arrives in the business data */
+    } else {
+        st = lookup_app(n, req->arena, env.app_id, c.now_ms, &c.caller_pub);
+    }
+    if (st)
+        goto fail;
+    /* 3. time window (before any expensive work) */
+    st = envelope_check_time(env.timestamp, c.now_ms, (int64_t)n->cfg.timestamp_window_s * 1000);
+    if (st)
+        goto fail;
+    if (!(ep->flags & EP_SELF_KEYED)) {
+        /* 4. signature, 5. replay, 6. decryption */
+        atomic_fetch_add(&n->metrics.sm2_verify, 1);
+        if ((st = envelope_request_verify(&env, c.caller_pub)))
+            goto fail;
+        if ((st = store_nonce_use(n->store, env.app_id, env.nonce, c.now_ms,
+                                  (int64_t)n->cfg.timestamp_window_s * 2000)))
+            goto fail;
+        atomic_fetch_add(&n->metrics.sm2_decrypt, 1);
+        if ((st = envelope_request_decrypt(&env, n->key, &business, &c.business)))
+            goto fail;
+    } else {
+        /* Decrypt first, then verify with the key the business data names;
+         * the handler binds that key only if the signature proves it. */
+        atomic_fetch_add(&n->metrics.sm2_decrypt, 1);
+        if ((st = envelope_request_decrypt(&env, n->key, &business, &c.business)))
+            goto fail;
+        const char *pk = json_string_value(json_object_get(c.business, "publicKey"));
+        if (!pk) {
+            st = err_set(ECERT_E_MISSING, "required field 'publicKey' is missing");
+            goto fail;
+        }
+        if ((st = sm2_key_parse_public(pk, strlen(pk), &c.caller_pub)))
+            goto fail;
+        atomic_fetch_add(&n->metrics.sm2_verify, 1);
+        if ((st = envelope_request_verify(&env, c.caller_pub)))
+            goto fail;
+        if ((st = store_nonce_use(n->store, env.app_id, env.nonce, c.now_ms,
+                                  (int64_t)n->cfg.timestamp_window_s * 2000)))
+            goto fail;
+    }
+    /* 7. the endpoint */
+    err_clear();
+    st = ep->fn(&c);
+    if (st)
+        goto fail;
+    respond(n, resp, 0, NULL, nonce, &c);
+    *code_out = 0;
+    goto done;
+fail:
+    if (ecert_status_wire(st) == 5000)
+        node_log(n, "event=internal_error path=%s detail=\"%s\"", req->path, err_detail());
+    respond(n, resp, st, err_detail(), nonce, &c);
+    *code_out = ecert_status_wire(st);
+done:
+    json_decref(c.business);
+    sm2_key_free(c.caller_pub);
+    buf_release_secret(&business);
+    buf_release_secret(&c.result);
+}
+
+static void handle(void *ctx, const struct http_request *req, struct http_response *resp)
+{
+    struct node *n = ctx;
+    double t0 = mono_s();
+    const char *metric_path = "other";
+    const char *app = "-";
+    int code = 0;
+    resp->status = 200;
+    if (strcmp(req->method, "GET") == 0) {
+        if (strcmp(req->path, "/healthz") == 0) {
+            metric_path = "healthz";
+            buf_printf(&resp->body, "{\"status\":\"ok\",\"node\":\"%s\",\"role\":\"%s\"}",
+                       n->cfg.id, config_role_name(n->cfg.role));
+        } else if (strcmp(req->path, "/metrics") == 0) {
+            metric_path = "metrics";
+            resp->content_type = "text/plain; version=0.0.4";
+            metrics_render(&n->metrics, n->cfg.id, &resp->body);
+        } else if (strcmp(req->path, "/api/v1/directory") == 0 && n->directory_json) {
+            metric_path = "directory";
+            buf_append_str(&resp->body, n->directory_json);
+        } else {
+            resp->status = 404;
+            code = 404;
+            buf_printf(&resp->body, "{\"code\":1004,\"msg\":\"no such resource\"}");
+        }
+    } else if (strncmp(req->path, "/api/v1/", 8) == 0) {
+        handle_post(n, req, resp, &metric_path, &app, &code);
+    } else {
+        resp->status = 404;
+        code = 404;
+        buf_printf(&resp->body, "{\"code\":1004,\"msg\":\"no such resource\"}");
+    }
+    double dt = mono_s() - t0;
+    metrics_observe(&n->metrics, metric_path, code, dt);
+    /* The app id is an identifier of a system, not of a person: it may be
+     * logged. Holder codes and names never are. */
+    if (strcmp(metric_path, "healthz") != 0 && strcmp(metric_path, "metrics") != 0)
+        node_log(n, "method=%s path=%s app=%s code=%d status=%d ms=%.2f", req->method, req->path,
+                 app, code, resp->status, dt * 1000);
+}
+
+/* ---- node-to-node calls ---------------------------------------------------*/
+
+/* One HTTPS client per thread: libcurl handles are not shareable, and a
+ * pool thread keeps its connections to peers alive between requests. */
+static pthread_key_t client_key;
+static pthread_once_t client_once = PTHREAD_ONCE_INIT;
+
+static void client_destroy(void *p)
+{
+    http_client_free(p);
+}
+
+static void client_key_init(void)
+{
+    pthread_key_create(&client_key, client_destroy);
+}
+
+static ecert_status thread_client(struct node *n, struct http_client **out)
+{
+    pthread_once(&client_once, client_key_init);
+    struct http_client *c = pthread_getspecific(client_key);
+    if (!c) {
+        ecert_status st = http_client_new(n->cfg.tls_ca[0] ? n->cfg.tls_ca : NULL, &c);
+        if (st)
+            return st;
+        pthread_setspecific(client_key, c);
+    }
+    *out = c;
+    return ECERT_OK;
+}
+
+ecert_status node_call(struct node *n, const char *base_url, const struct sm2_key *peer_pub,
+                       const char *endpoint, const char *business, long timeout_ms, int *code,
+                       struct buf *result)
+{
+    struct http_client *client;
+    ecert_status st = thread_client(n, &client);
+    if (st)
+        return st;
+    char app_id[64];
+    snprintf(app_id, sizeof app_id, "%s%s", ENVELOPE_NODE_PREFIX, n->cfg.id);
+    char url[512];
+    snprintf(url, sizeof url, "%s/api/v1/%s", base_url, endpoint);
+    struct buf req = BUF_INIT(ENVELOPE_MAX_BODY), resp = BUF_INIT(64u << 20);
+    char nonce[ENVELOPE_MAX_NONCE + 1];
+    int status = 0;
+    st = envelope_request_build(app_id, n->key, peer_pub, business, strlen(business),
+                                envelope_now_ms(), NULL, ECERT_CIPHER_HEX, &req, nonce);
+    if (!st)
+        st = http_client_post(client, url, (const char *)req.data, req.len, timeout_ms, &status,
+                              &resp);
+    if (!st) {
+        struct arena a;
+        struct envelope_response r;
+        arena_init(&a, 1u << 20);
+        st = envelope_response_open(&a, (const char *)resp.data, resp.len, peer_pub, n->key,
+                                    nonce, &r, result);
+        if (!st)
+            *code = r.code;
+        arena_release(&a);
+    }
+    buf_release(&req);
+    buf_release(&resp);
+    return st;
+}
+
+/* ---- background: pull token revocations (provinces) ----------------------- */
+
+static void *background(void *arg)
+{
+    struct node *n = arg;
+    pthread_mutex_lock(&n->bg_mu);
+    while (!n->stopping) {
+        pthread_mutex_unlock(&n->bg_mu);
+        const struct directory_node *tn = directory_find(n->directory, "YRD-TRUST");
+        const char *url = n->cfg.trust_url[0] ? n->cfg.trust_url : (tn ? tn->url : NULL);
+        if (url && n->trust_pub) {
+            int code = 0;
+            struct buf res = BUF_INIT(16u << 20);
+            if (node_call(n, url, n->trust_pub, "trust/token/revoked", "{}", 5000, &code, &res) ==
+                    ECERT_OK &&
+                code == 0) {
+                json_t *r = json_loadb((char *)res.data, res.len, 0, NULL);
+                json_t *list = json_object_get(r, "revoked");
+                size_t i;
+                json_t *it;
+                json_array_foreach(list, i, it) {
+                    const char *jti = json_string_value(json_object_get(it, "jti"));
+                    json_t *exp = json_object_get(it, "exp");
+                    if (jti && json_is_integer(exp))
+                        store_token_revoke(n->store, jti, json_integer_value(exp));
+                }
+                json_decref(r);
+            }
+            buf_release(&res);
+        }
+        pthread_mutex_lock(&n->bg_mu);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        /* Revocations propagate as fast as app states do: half the app
+         * cache lifetime, between 1 and 30 seconds. */
+        long every = (long)n->cfg.app_cache_s / 2;
+        until.tv_sec += every < 1 ? 1 : every > 30 ? 30 : every;
+        while (!n->stopping &&
+               pthread_cond_timedwait(&n->bg_cv, &n->bg_mu, &until) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&n->bg_mu);
+    return NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------*/
+
+ecert_status node_start(const struct node_config *cfg, struct node **out)
+{
+    struct node *n = calloc(1, sizeof *n);
+    if (!n)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    n->cfg = *cfg;
+    pthread_mutex_init(&n->log_mu, NULL);
+    pthread_mutex_init(&n->bg_mu, NULL);
+    pthread_cond_init(&n->bg_cv, NULL);
+    metrics_init(&n->metrics);
+    struct buf keytext = BUF_INIT(0), cert = BUF_INIT(0), key = BUF_INIT(0), dir = BUF_INIT(0);
+    ecert_status st;
+    if (cfg->log_file[0]) {
+        n->log = fopen(cfg->log_file, "a");
+        if (!n->log) {
+            st = err_set(ECERT_E_IO, "cannot open log file %s", cfg->log_file);
+            goto fail;
+        }
+    }
+    if ((st = read_file(cfg->private_key, 16384, &keytext)) ||
+        (st = sm2_key_parse_private((char *)keytext.data, keytext.len, &n->key))) {
+        err_wrap(st, "node key");
+        goto fail;
+    }
+    if (cfg->trust_public_key[0] &&
+        (st = sm2_key_parse_public(cfg->trust_public_key, strlen(cfg->trust_public_key),
+                                   &n->trust_pub))) {
+        err_wrap(st, "trust_public_key");
+        goto fail;
+    }
+    if (cfg->role == ROLE_TRUST && !n->trust_pub)
+        n->trust_pub = sm2_key_ref(n->key);
+    if (cfg->directory_file[0]) {
+        if ((st = read_file(cfg->directory_file, DIRECTORY_MAX_BYTES, &dir)))
+            goto fail;
+        if (!n->trust_pub) {
+            st = err_set(ECERT_E_MALFORMED, "a directory needs [directory] trust_public_key");
+            goto fail;
+        }
+        if ((st = directory_parse((char *)dir.data, dir.len, n->trust_pub, &n->directory))) {
+            err_wrap(st, cfg->directory_file);
+            goto fail;
+        }
+        n->directory_json = (char *)dir.data;
+        dir.data = NULL;
+    }
+    struct store_config sc = {cfg->store_driver, cfg->store_path, cfg->store_pool};
+    if ((st = store_open(&sc, &n->store)))
+        goto fail;
+    if ((st = appcache_init(&n->apps, 4096, (int64_t)cfg->app_cache_s * 1000)))
+        goto fail;
+    if (cfg->role == ROLE_TRUST && (st = trust_start(n)))
+        goto fail;
+    if ((st = read_file(cfg->tls_cert, 1 << 20, &cert)) ||
+        (st = read_file(cfg->tls_key, 1 << 20, &key)))
+        goto fail;
+    struct http_server_config hc = {
+        .bind_ip = cfg->listen_ip,
+        .port = cfg->listen_port,
+        .tls_cert_pem = (char *)cert.data,
+        .tls_key_pem = (char *)key.data,
+        .threads = cfg->threads,
+        .max_connections = cfg->max_connections,
+        .per_ip_connections = cfg->per_ip_connections,
+        .max_body = cfg->max_body,
+        .idle_timeout_s = cfg->idle_timeout_s,
+    };
+    if ((st = http_server_start(&hc, handle, n, &n->server)))
+        goto fail;
+    if (cfg->role == ROLE_PROVINCE && n->trust_pub) {
+        if (pthread_create(&n->bg, NULL, background, n) == 0)
+            n->bg_running = true;
+    }
+    buf_release_secret(&keytext);
+    buf_release(&cert);
+    buf_release_secret(&key);
+    node_log(n, "event=started role=%s listen=%s:%u", config_role_name(cfg->role), cfg->listen_ip,
+             cfg->listen_port);
+    *out = n;
+    return ECERT_OK;
+fail:
+    buf_release_secret(&keytext);
+    buf_release(&cert);
+    buf_release_secret(&key);
+    buf_release(&dir);
+    node_stop(n);
+    return st;
+}
+
+void node_stop(struct node *n)
+{
+    if (!n)
+        return;
+    if (n->bg_running) {
+        pthread_mutex_lock(&n->bg_mu);
+        n->stopping = true;
+        pthread_cond_broadcast(&n->bg_cv);
+        pthread_mutex_unlock(&n->bg_mu);
+        pthread_join(n->bg, NULL);
+    }
+    if (n->server) {
+        http_server_stop(n->server);
+        node_log(n, "event=stopped");
+    }
+    store_close(n->store);
+    appcache_release(&n->apps);
+    directory_free(n->directory);
+    free(n->directory_json);
+    free(n->ca_cert_pem);
+    sm2_key_free(n->ca_key);
+    sm2_key_free(n->key);
+    sm2_key_free(n->trust_pub);
+    metrics_release(&n->metrics);
+    if (n->log)
+        fclose(n->log);
+    pthread_mutex_destroy(&n->log_mu);
+    pthread_mutex_destroy(&n->bg_mu);
+    pthread_cond_destroy(&n->bg_cv);
+    free(n);
+}
