@@ -1,6 +1,9 @@
 /*
  * client.h — HTTPS client for node-to-node calls, the SDK and the CLI, on
  * libcurl. One struct http_client per thread (it reuses its connections).
+ *
+ * HTTPS only, peer and host name always verified, no redirects followed.
+ * See docs/http.md for timeouts and the mapping of failures to statuses.
  */
 #ifndef ECERT_HTTP_CLIENT_H
 #define ECERT_HTTP_CLIENT_H
@@ -14,15 +17,23 @@
 
 struct http_client;
 
-/* ca_file: PEM bundle to trust (NULL = system store). */
+/* ca_file: PEM bundle to trust (NULL = system store). ECERT_E_IO when the
+ * file cannot be read. */
 ecert_status http_client_new(const char *ca_file, struct http_client **out);
 void http_client_free(struct http_client *c);
 /* POST JSON; *status receives the HTTP status. ECERT_E_UNREACHABLE when the
  * connection fails, ECERT_E_TIMEOUT past timeout_ms, ECERT_E_TOO_LONG when the
- * response exceeds resp->max. */
+ * response exceeds resp->max.
+ * resp is reset first and holds the whole body on ECERT_OK (whatever the HTTP
+ * status: any complete answer is ECERT_OK); it is left empty on failure.
+ * timeout_ms (> 0) bounds the whole call, connecting within min(timeout_ms,
+ * 5000). ECERT_E_ARG for a non-https URL or a timeout <= 0. */
 ecert_status http_client_post(struct http_client *c, const char *url, const char *body,
                               size_t len, long timeout_ms, int *status, struct buf *resp);
 ecert_status http_client_get(struct http_client *c, const char *url, long timeout_ms,
                              int *status, struct buf *resp);
+/* How many connections this client has opened so far (a count that stays
+ * put across calls shows that keep-alive reuse works). */
+unsigned long http_client_connections(const struct http_client *c);
 
 #endif

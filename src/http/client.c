@@ -1,0 +1,236 @@
+/*
+ * client.c — the HTTPS client on libcurl's easy interface.
+ *
+ * One CURL easy handle per struct http_client: the handle keeps its
+ * connections (and TLS sessions) open between calls, so a thread that talks
+ * to the same peer again pays no new handshake. A handle must never be used
+ * by two threads at once, hence "one client per thread".
+ */
+#include "http/client.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "common/error.h"
+
+#define CONNECT_TIMEOUT_MAX_MS 5000L
+
+struct http_client {
+    CURL *curl;
+    struct curl_slist *post_headers;
+    struct curl_slist *get_headers;
+    struct buf *sink;         /* the caller's response buffer, during a call */
+    ecert_status sink_status; /* why the write callback refused data */
+    unsigned long connections;
+    char errbuf[CURL_ERROR_SIZE];
+};
+
+/* curl_global_init is not thread-safe and must run once per process, before
+ * any handle exists; pthread_once makes the first http_client_new do it. The
+ * matching curl_global_cleanup is left to process exit: the SDK cannot know
+ * when its last user is done. */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_FAILED_INIT;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
+{
+    struct http_client *c = userdata;
+    size_t n = size * nmemb; /* size is 1 by curl's contract */
+    ecert_status st = buf_append(c->sink, data, n);
+    if (st) {
+        /* Returning less than n makes curl stop with CURLE_WRITE_ERROR. */
+        c->sink_status = st;
+        return n ? 0 : 1;
+    }
+    return n;
+}
+
+void http_client_free(struct http_client *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    curl_slist_free_all(c->post_headers);
+    curl_slist_free_all(c->get_headers);
+    free(c);
+}
+
+/* Options that stay for the life of the handle. Every curl_easy_setopt is
+ * checked: an option this libcurl lacks must fail loudly, not weaken TLS. */
+static ecert_status client_setup(struct http_client *c, const char *ca_file)
+{
+    CURL *h = c->curl;
+    bool ok = curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "https") == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "https") == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_USERAGENT, "ecert/" ECERT_VERSION) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_WRITEDATA, c) == CURLE_OK &&
+              curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK &&
+              (!ca_file || curl_easy_setopt(h, CURLOPT_CAINFO, ca_file) == CURLE_OK);
+    if (!ok)
+        return err_set(ECERT_E_INTERNAL, "libcurl refused a required option");
+    c->post_headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (c->post_headers)
+        c->post_headers = curl_slist_append(c->post_headers, "Accept: application/json");
+    c->get_headers = curl_slist_append(NULL, "Accept: application/json");
+    if (!c->post_headers || !c->get_headers)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    return ECERT_OK;
+}
+
+ecert_status http_client_new(const char *ca_file, struct http_client **out)
+{
+    if (!out)
+        return err_set(ECERT_E_ARG, "http_client_new: NULL argument");
+    *out = NULL;
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK)
+        return err_set(ECERT_E_INTERNAL, "curl_global_init: %s", curl_easy_strerror(global_rc));
+    /* A missing CA file would otherwise surface as "unreachable" on every
+     * call; say what is wrong once, here. */
+    if (ca_file) {
+        FILE *f = fopen(ca_file, "r");
+        if (!f)
+            return err_set(ECERT_E_IO, "CA file %.200s: %s", ca_file, strerror(errno));
+        fclose(f);
+    }
+    struct http_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    c->curl = curl_easy_init();
+    ecert_status st =
+        c->curl ? client_setup(c, ca_file) : err_set(ECERT_E_INTERNAL, "curl_easy_init failed");
+    if (st) {
+        http_client_free(c);
+        return st;
+    }
+    *out = c;
+    return ECERT_OK;
+}
+
+/* What a failed transfer means to our callers (SPEC §5: 5001 unreachable,
+ * 5002 timeout); curl's own message goes into the detail. */
+static ecert_status map_error(struct http_client *c, CURLcode rc, const char *method,
+                              const char *url, size_t max)
+{
+    const char *why = c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc);
+    switch (rc) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return err_set(ECERT_E_TIMEOUT, "%s %.200s: %s", method, url, why);
+    case CURLE_WRITE_ERROR:
+        if (c->sink_status == ECERT_E_TOO_LONG)
+            return err_set(ECERT_E_TOO_LONG, "%s %.200s: response over %zu bytes", method, url,
+                           max);
+        if (c->sink_status)
+            return err_set(c->sink_status, "%s %.200s: cannot store the response", method, url);
+        return err_set(ECERT_E_UNREACHABLE, "%s %.200s: %s", method, url, why);
+    case CURLE_FILESIZE_EXCEEDED:
+        return err_set(ECERT_E_TOO_LONG, "%s %.200s: response over %zu bytes", method, url, max);
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return err_set(ECERT_E_ARG, "%s %.200s: %s (https URLs only)", method, url, why);
+    case CURLE_OUT_OF_MEMORY:
+        return err_set(ECERT_E_NOMEM, "%s %.200s: out of memory", method, url);
+    case CURLE_SSL_CACERT_BADFILE:
+        return err_set(ECERT_E_IO, "%s %.200s: %s", method, url, why);
+    default:
+        /* Resolve, connect, TLS handshake and certificate verification,
+         * resets and empty replies: the peer cannot be reached. */
+        return err_set(ECERT_E_UNREACHABLE, "%s %.200s: %s", method, url, why);
+    }
+}
+
+static ecert_status perform(struct http_client *c, const char *method, const char *url,
+                            long timeout_ms, int *status, struct buf *resp)
+{
+    CURL *h = c->curl;
+    long connect_ms = timeout_ms < CONNECT_TIMEOUT_MAX_MS ? timeout_ms : CONNECT_TIMEOUT_MAX_MS;
+    /* A declared Content-Length over the cap stops the transfer before any
+     * of the body is read; the write callback catches the rest (chunked). */
+    curl_off_t max_file = resp->max > (size_t)INT64_MAX ? 0 : (curl_off_t)resp->max;
+    if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK ||
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, max_file) != CURLE_OK)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    buf_reset(resp);
+    c->sink = resp;
+    c->sink_status = ECERT_OK;
+    c->errbuf[0] = 0;
+    CURLcode rc = curl_easy_perform(h);
+    c->sink = NULL;
+    long opened = 0;
+    if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
+        c->connections += (unsigned long)opened;
+    if (rc != CURLE_OK) {
+        buf_reset(resp);
+        return map_error(c, rc, method, url, resp->max);
+    }
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    *status = (int)code;
+    return ECERT_OK;
+}
+
+static ecert_status check_args(struct http_client *c, const char *url, long timeout_ms, int *status,
+                               struct buf *resp)
+{
+    if (!c || !url || !status || !resp)
+        return err_set(ECERT_E_ARG, "http client: NULL argument");
+    *status = 0;
+    if (timeout_ms <= 0)
+        return err_set(ECERT_E_ARG, "http client: timeout must be positive");
+    return ECERT_OK;
+}
+
+ecert_status http_client_post(struct http_client *c, const char *url, const char *body, size_t len,
+                              long timeout_ms, int *status, struct buf *resp)
+{
+    ecert_status st = check_args(c, url, timeout_ms, status, resp);
+    if (st)
+        return st;
+    if (!body && len)
+        return err_set(ECERT_E_ARG, "http client: NULL body of %zu bytes", len);
+    /* POSTFIELDS does not copy: the body is only read during perform. */
+    if (curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "") != CURLE_OK ||
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->post_headers) != CURLE_OK)
+        return err_set(ECERT_E_INTERNAL, "libcurl refused the request body");
+    return perform(c, "POST", url, timeout_ms, status, resp);
+}
+
+ecert_status http_client_get(struct http_client *c, const char *url, long timeout_ms, int *status,
+                             struct buf *resp)
+{
+    ecert_status st = check_args(c, url, timeout_ms, status, resp);
+    if (st)
+        return st;
+    if (curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->get_headers) != CURLE_OK)
+        return err_set(ECERT_E_INTERNAL, "libcurl refused a GET");
+    return perform(c, "GET", url, timeout_ms, status, resp);
+}
+
+unsigned long http_client_connections(const struct http_client *c)
+{
+    return c ? c->connections : 0;
+}
