@@ -32,7 +32,10 @@ struct store_config {
     unsigned pool_size;   /* connections; 0 = 4 */
 };
 
-/* Opens (creating the file if needed) and applies pending migrations. */
+/* Opens (creating the file if needed) and applies pending migrations.
+ * SQLite: `path` must name a file (WAL needs one; ":memory:" is refused);
+ * a new file is created with mode 0600. A database whose schema is newer
+ * than this build is refused. */
 ecert_status store_open(const struct store_config *cfg, struct store **out);
 void store_close(struct store *s);
 /* Schema version after migrations. */
@@ -92,7 +95,8 @@ struct cert {
 /* Insert or replace by id, in one transaction (idempotent re-imports). */
 ecert_status store_cert_put(struct store *s, const struct cert *c);
 /* Many at once in one transaction; *failed receives the index of the first
- * certificate that could not be stored (then nothing of the batch is kept). */
+ * certificate that could not be stored (then nothing of the batch is kept),
+ * or n when the commit itself failed or the batch was stored. */
 ecert_status store_cert_put_batch(struct store *s, const struct cert *certs, size_t n,
                                   size_t *failed);
 /* with_file: load the file bytes too. */
@@ -103,6 +107,9 @@ struct cert_query {
     const char *holder_code;        /* required */
     const char *type;               /* CertificateType name, optional */
     const char *number;             /* CertificateNumber, optional */
+    /* NULL or "" type/number: not filtered. type_codes NULL: any type;
+     * non-NULL: only these (ntype_codes == 0 then matches nothing, so an
+     * empty scene list fails closed). */
     const char *const *type_codes;  /* restrict to these types (scene), optional */
     size_t ntype_codes;
     size_t limit;                   /* 0 = 1000 */
@@ -133,7 +140,10 @@ ecert_status store_app_get(struct store *s, struct arena *a, const char *app_id,
 /* ---- replay window ------------------------------------------------------- */
 
 /* Records (app_id, nonce). ECERT_E_REPLAY when the pair was seen with a
- * timestamp inside the window; rows older than now - window are purged. */
+ * timestamp inside the window; rows older than now - window are purged
+ * (every few hundred calls, not on each). The stored time is now_ms: a caller
+ * that accepts request timestamps within ±W should pass window_ms = 2W, so a
+ * nonce is remembered for as long as its request could still be accepted. */
 ecert_status store_nonce_use(struct store *s, const char *app_id, const char *nonce,
                              int64_t now_ms, int64_t window_ms);
 
@@ -161,15 +171,29 @@ struct usage_record {
     const char *hash;          /* 64 hex, filled by the store */
 };
 /* Appends one record: prev = hash of the last record (64 zeros for the first),
- * hash = SM3(prev || canonical(record)). Serialised so the chain stays single. */
+ * hash = SM3(prev || canonical(record)). Serialised so the chain stays single.
+ * On success r->seq is set and r->prev / r->hash point to thread-local
+ * buffers, valid until the calling thread's next store_record_append.
+ * String fields may be NULL (stored as ""); each is at most
+ * USAGE_RECORD_FIELD_MAX bytes. The commit is durable (fsync) before this
+ * returns, even where other tables trade that for speed. */
 ecert_status store_record_append(struct store *s, struct usage_record *r);
+/* A holder's records with from_ms <= time_ms <= to_ms (to_ms <= 0: no upper
+ * bound), newest first; limit 0 = 1000. */
 ecert_status store_record_list(struct store *s, struct arena *a, const char *holder_code,
                                int64_t from_ms, int64_t to_ms, size_t limit,
                                struct usage_record **out, size_t *n);
 /* Walks the whole chain; on a break, *bad_seq is the first bad record
  * (ECERT_E_SIGNATURE), otherwise ECERT_OK with *count records checked. */
 ecert_status store_record_verify(struct store *s, uint64_t *count, int64_t *bad_seq);
-/* canonical(record): the bytes hashed (documented in docs/store.md). */
+/* canonical(record): the bytes hashed (documented in docs/store.md),
+ * appended to `out`. */
+#define USAGE_RECORD_FIELD_MAX 4096
+#define USAGE_RECORD_HASH_HEX 64
 ecert_status usage_record_canonical(const struct usage_record *r, struct buf *out);
+/* SM3(prev_hex || canonical(r)) as 64 lowercase hex digits, NUL-terminated;
+ * prev_hex is the previous record's 64-hex hash. Backend-independent. */
+ecert_status usage_record_hash(const char *prev_hex, const struct usage_record *r,
+                               char out[USAGE_RECORD_HASH_HEX + 1]);
 
 #endif
