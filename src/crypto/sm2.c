@@ -254,6 +254,14 @@ ecert_status sm2_key_generate(struct sm2_key **out)
     return st;
 }
 
+/* Encrypted PEM keys are refused, never prompted for: without this callback
+ * OpenSSL asks for a pass phrase on the terminal and a daemon or a test hangs. */
+static int no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1;
+}
+
 static bool looks_like_pem(const char *text, size_t len)
 {
     return len >= 10 && memmem(text, len, "-----BEGIN", 10) != NULL;
@@ -291,7 +299,7 @@ ecert_status sm2_key_parse_private(const char *text, size_t len, struct sm2_key 
     ecert_status st;
     if (looks_like_pem(text, len)) {
         BIO *bio = BIO_new_mem_buf(text, (int)len);
-        EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+        EVP_PKEY *pk = bio ? PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL) : NULL;
         BIO_free(bio);
         if (!pk)
             return err_set(ECERT_E_MALFORMED, "private key: unreadable PEM");
@@ -335,7 +343,7 @@ ecert_status sm2_key_parse_public(const char *text, size_t len, struct sm2_key *
     ecert_status st;
     if (looks_like_pem(text, len)) {
         BIO *bio = BIO_new_mem_buf(text, (int)len);
-        EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL) : NULL;
+        EVP_PKEY *pk = bio ? PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL) : NULL;
         BIO_free(bio);
         if (!pk)
             return err_set(ECERT_E_MALFORMED, "public key: unreadable PEM");
