@@ -49,8 +49,9 @@ static const char usage_federation[] =
     "usage: ecert federation init DIR [--base-port N]\n"
     "       ecert federation run DIR\n"
     "\n"
-    "init  writes a complete local federation into DIR: the trust node and the four\n"
-    "      provinces on 127.0.0.1 (ports: SH N+1, JS N+2, ZJ N+3, AH N+4, TRUST N+5;\n"
+    "init  writes a complete local federation into DIR: the hub, the trust node and\n"
+    "      the four provinces on 127.0.0.1 (ports: HUB N, SH N+1, JS N+2, ZJ N+3, AH N+4,\n"
+    "      TRUST N+5;\n"
     "      default N = 8440), a development PKI chained to DIR/ca.pem, SQLite stores with\n"
     "      the shared catalog, the scene list, sample holders and certificates, and one\n"
     "      registered demo app per province. DIR must not hold a federation already.\n"
@@ -218,16 +219,9 @@ static ecert_status init_province_store(const char *dir, const struct fed_node *
     snprintf(path, sizeof path, "%s/%s/store.db", dir, nd->id);
     struct store *s = NULL;
     struct store_config sc = {"sqlite", path, 1};
+    /* The catalog and the scene list arrive with the signed directory, which
+     * the province applies when it starts (node.c: apply_lists). */
     ecert_status st = store_open(&sc, &s);
-    for (size_t i = 0; !st && i < sample_ntypes; i++) {
-        struct catalog_entry e = {sample_types[i].code, sample_types[i].name, true};
-        st = store_catalog_put(s, &e);
-    }
-    for (size_t i = 0; !st && i < sample_nscenes; i++) {
-        struct scene sc2 = {sample_scenes[i].item_code, sample_scenes[i].item_name,
-                            (const char **)sample_scenes[i].types, sample_scenes[i].ntypes};
-        st = store_scene_put(s, &sc2);
-    }
     size_t i;
     json_t *c;
     json_array_foreach(certs, i, c) {
@@ -339,8 +333,8 @@ static int federation_init(int argc, char **argv)
     if (bp) {
         char *end;
         base = strtol(bp, &end, 10);
-        if (*end || base < 1 || base > 65535 - 5)
-            return cli_usage_error("federation init: --base-port wants 1..65530");
+        if (*end || base < 1024 || base > 65535 - 5)
+            return cli_usage_error("federation init: --base-port wants 1024..65530");
     }
     char probe[FED_PATH_MAX];
     snprintf(probe, sizeof probe, "%s/federation.json", dir);
@@ -348,6 +342,7 @@ static int federation_init(int argc, char **argv)
         return cli_usage_error("federation init: %s already holds a federation", dir);
 
     struct fed_node nodes[] = {
+        {"YRD-HUB", "hub", NULL, 0, NULL, NULL, "", 0},
         {"YRD-SH", "province", "310000", 1, &sample_provinces[0], NULL, "", 0},
         {"YRD-JS", "province", "320000", 2, &sample_provinces[1], NULL, "", 0},
         {"YRD-ZJ", "province", "330000", 3, &sample_provinces[2], NULL, "", 0},
@@ -435,8 +430,21 @@ static int federation_init(int argc, char **argv)
             json_object_set_new(fn, "region", json_string(nodes[k].region));
         json_array_append_new(fnodes, fn);
     }
-    json_t *payload = json_pack("{s:i,s:I,s:o}", "version", 1, "issued",
-                                (json_int_t)envelope_now_ms(), "nodes", dnodes);
+    json_t *catalog = json_array(), *dscenes = json_array();
+    for (size_t k = 0; k < sample_ntypes; k++)
+        json_array_append_new(catalog, json_pack("{s:s,s:s,s:b}", "typeCode", sample_types[k].code,
+                                                 "name", sample_types[k].name, "yrdShared", 1));
+    for (size_t k = 0; k < sample_nscenes; k++) {
+        json_t *types = json_array();
+        for (size_t t = 0; t < sample_scenes[k].ntypes; t++)
+            json_array_append_new(types, json_string(sample_scenes[k].types[t]));
+        json_array_append_new(dscenes, json_pack("{s:s,s:s,s:o}", "itemCode",
+                                                 sample_scenes[k].item_code, "itemName",
+                                                 sample_scenes[k].item_name, "types", types));
+    }
+    json_t *payload = json_pack("{s:i,s:I,s:o,s:o,s:o}", "version", 1, "issued",
+                                (json_int_t)envelope_now_ms(), "nodes", dnodes, "catalog",
+                                catalog, "scenes", dscenes);
     char *ptext = payload ? json_dumps(payload, JSON_COMPACT) : NULL;
     json_decref(payload);
     struct buf dir_doc = BUF_INIT(DIRECTORY_MAX_BYTES);
@@ -486,9 +494,9 @@ static int federation_init(int argc, char **argv)
     buf_release(&app_ca);
     if (st)
         return cli_fail("federation init", st);
-    printf("federation written to %s: YRD-TRUST and 4 provinces on ports %ld-%ld; "
+    printf("federation written to %s: YRD-HUB, 4 provinces and YRD-TRUST on ports %ld-%ld; "
            "start it with: ecert federation run %s\n",
-           dir, base + 1, base + 5, dir);
+           dir, base, base + 5, dir);
     return EXIT_OK;
 }
 

@@ -21,6 +21,7 @@ static const struct command commands[] = {
     {"call", cmd_call, "one envelope round trip to a node (the reference client)"},
     {"trust", cmd_trust, "trust node operations (app allocate)"},
     {"federation", cmd_federation, "a local federation on loopback (init|run)"},
+    {"directory", cmd_directory, "the signed directory and its published lists (show|publish)"},
     {"db", cmd_db, "create or migrate the node database (init)"},
     {"catalog", cmd_catalog, "load the certificate catalog into the store (import)"},
     {"scene", cmd_scene, "load the scene list into the store (import)"},

@@ -159,8 +159,11 @@ static ecert_status map_error(struct http_client *c, CURLcode rc, const char *me
     }
 }
 
-static ecert_status perform(struct http_client *c, const char *method, const char *url,
-                            long timeout_ms, int *status, struct buf *resp)
+/* The two halves of a transfer, shared by the single call (perform) and the
+ * parallel one (http_client_post_parallel): set the per-call options, and
+ * read the outcome once curl is done with the handle. */
+static ecert_status prepare(struct http_client *c, const char *url, long timeout_ms,
+                            struct buf *resp)
 {
     CURL *h = c->curl;
     long connect_ms = timeout_ms < CONNECT_TIMEOUT_MAX_MS ? timeout_ms : CONNECT_TIMEOUT_MAX_MS;
@@ -176,7 +179,13 @@ static ecert_status perform(struct http_client *c, const char *method, const cha
     c->sink = resp;
     c->sink_status = ECERT_OK;
     c->errbuf[0] = 0;
-    CURLcode rc = curl_easy_perform(h);
+    return ECERT_OK;
+}
+
+static ecert_status finish(struct http_client *c, CURLcode rc, const char *method,
+                           const char *url, int *status, struct buf *resp)
+{
+    CURL *h = c->curl;
     c->sink = NULL;
     long opened = 0;
     if (curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &opened) == CURLE_OK && opened > 0)
@@ -188,6 +197,28 @@ static ecert_status perform(struct http_client *c, const char *method, const cha
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     *status = (int)code;
+    return ECERT_OK;
+}
+
+static ecert_status perform(struct http_client *c, const char *method, const char *url,
+                            long timeout_ms, int *status, struct buf *resp)
+{
+    ecert_status st = prepare(c, url, timeout_ms, resp);
+    if (st)
+        return st;
+    CURLcode rc = curl_easy_perform(c->curl);
+    return finish(c, rc, method, url, status, resp);
+}
+
+static ecert_status set_post_body(struct http_client *c, const char *body, size_t len)
+{
+    if (!body && len)
+        return err_set(ECERT_E_ARG, "http client: NULL body of %zu bytes", len);
+    /* POSTFIELDS does not copy: the body is only read during the transfer. */
+    if (curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "") != CURLE_OK ||
+        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
+        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->post_headers) != CURLE_OK)
+        return err_set(ECERT_E_INTERNAL, "libcurl refused the request body");
     return ECERT_OK;
 }
 
@@ -208,13 +239,8 @@ ecert_status http_client_post(struct http_client *c, const char *url, const char
     ecert_status st = check_args(c, url, timeout_ms, status, resp);
     if (st)
         return st;
-    if (!body && len)
-        return err_set(ECERT_E_ARG, "http client: NULL body of %zu bytes", len);
-    /* POSTFIELDS does not copy: the body is only read during perform. */
-    if (curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body ? body : "") != CURLE_OK ||
-        curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len) != CURLE_OK ||
-        curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->post_headers) != CURLE_OK)
-        return err_set(ECERT_E_INTERNAL, "libcurl refused the request body");
+    if ((st = set_post_body(c, body, len)))
+        return st;
     return perform(c, "POST", url, timeout_ms, status, resp);
 }
 
@@ -233,4 +259,71 @@ ecert_status http_client_get(struct http_client *c, const char *url, long timeou
 unsigned long http_client_connections(const struct http_client *c)
 {
     return c ? c->connections : 0;
+}
+
+/* Fan-out: the transfers run together on one curl multi handle, each with its
+ * own deadline, so n peers cost the slowest one, not the sum. Each request
+ * brings its own client (one per peer, kept by the caller), which keeps that
+ * peer's connection alive between fan-outs. */
+ecert_status http_client_post_parallel(struct http_parallel *reqs, size_t n)
+{
+    CURLM *m = curl_multi_init();
+    if (!m)
+        return err_set(ECERT_E_NOMEM, "curl_multi_init failed");
+    size_t added = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct http_parallel *r = &reqs[i];
+        r->status = 0;
+        r->detail[0] = 0;
+        r->st = check_args(r->client, r->url, r->timeout_ms, &r->status, r->resp);
+        if (!r->st)
+            r->st = set_post_body(r->client, r->body, r->len);
+        if (!r->st)
+            r->st = prepare(r->client, r->url, r->timeout_ms, r->resp);
+        if (!r->st && curl_multi_add_handle(m, r->client->curl) != CURLM_OK)
+            r->st = err_set(ECERT_E_INTERNAL, "curl_multi_add_handle failed");
+        if (r->st) {
+            snprintf(r->detail, sizeof r->detail, "%s", err_detail());
+            r->done = true;
+        } else {
+            r->done = false;
+            added++;
+        }
+    }
+    int running = (int)added;
+    while (running > 0) {
+        if (curl_multi_perform(m, &running) != CURLM_OK)
+            break;
+        CURLMsg *msg;
+        int left;
+        while ((msg = curl_multi_info_read(m, &left)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            for (size_t i = 0; i < n; i++) {
+                struct http_parallel *r = &reqs[i];
+                if (r->done || r->client->curl != msg->easy_handle)
+                    continue;
+                r->st = finish(r->client, msg->data.result, "POST", r->url, &r->status, r->resp);
+                if (r->st)
+                    snprintf(r->detail, sizeof r->detail, "%s", err_detail());
+                r->done = true;
+                curl_multi_remove_handle(m, r->client->curl);
+            }
+        }
+        if (running > 0 && curl_multi_poll(m, NULL, 0, 100, NULL) != CURLM_OK)
+            break;
+    }
+    /* Anything not finished (a multi error) is reported as unreachable. */
+    for (size_t i = 0; i < n; i++) {
+        struct http_parallel *r = &reqs[i];
+        if (r->done)
+            continue;
+        curl_multi_remove_handle(m, r->client->curl);
+        r->client->sink = NULL;
+        r->st = ECERT_E_UNREACHABLE;
+        snprintf(r->detail, sizeof r->detail, "POST %.200s: transfer aborted", r->url);
+        r->done = true;
+    }
+    curl_multi_cleanup(m);
+    return ECERT_OK;
 }

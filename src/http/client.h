@@ -8,6 +8,7 @@
 #ifndef ECERT_HTTP_CLIENT_H
 #define ECERT_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,24 @@ ecert_status http_client_get(struct http_client *c, const char *url, long timeou
 /* How many connections this client has opened so far (a count that stays
  * put across calls shows that keep-alive reuse works). */
 unsigned long http_client_connections(const struct http_client *c);
+
+/* One transfer of a fan-out. In: client (one per peer, not shared with
+ * another element), url, body, len, timeout_ms, resp (its max bounds the
+ * answer). Out: st (as http_client_post), status, detail. */
+struct http_parallel {
+    struct http_client *client;
+    const char *url;
+    const char *body;
+    size_t len;
+    long timeout_ms;
+    struct buf *resp;
+    ecert_status st;
+    int status;
+    char detail[256];
+    bool done;
+};
+/* Runs every transfer at once and returns when all have finished or hit
+ * their deadlines; each element reports its own outcome. */
+ecert_status http_client_post_parallel(struct http_parallel *reqs, size_t n);
 
 #endif

@@ -45,6 +45,60 @@ static ecert_status copy_field(json_t *o, const char *key, char *dst, size_t cap
     return ECERT_OK;
 }
 
+/* "catalog": [{"typeCode","name","yrdShared"}], "scenes": [{"itemCode",
+ * "itemName","types":[...]}] — optional; both or neither. */
+static ecert_status parse_lists(json_t *pl, struct directory *d)
+{
+    json_t *cat = json_object_get(pl, "catalog"), *sc = json_object_get(pl, "scenes");
+    if (!cat && !sc)
+        return ECERT_OK;
+    if (!json_is_array(cat) || !json_is_array(sc))
+        return err_set(ECERT_E_JSON, "directory: catalog and scenes must both be arrays");
+    if (json_array_size(cat) > DIRECTORY_MAX_TYPES || json_array_size(sc) > DIRECTORY_MAX_SCENES)
+        return err_set(ECERT_E_TOO_LONG, "directory: lists too long");
+    d->types = calloc(json_array_size(cat) + 1, sizeof *d->types);
+    d->scenes = calloc(json_array_size(sc) + 1, sizeof *d->scenes);
+    if (!d->types || !d->scenes)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    size_t i;
+    json_t *it;
+    ecert_status st;
+    json_array_foreach(cat, i, it) {
+        struct directory_type *t = &d->types[d->ntypes];
+        if ((st = copy_field(it, "typeCode", t->code, sizeof t->code, true)) ||
+            (st = copy_field(it, "name", t->name, sizeof t->name, true)))
+            return st;
+        if (strlen(t->code) != 21)
+            return err_set(ECERT_E_MALFORMED, "directory: type code of %zu characters",
+                           strlen(t->code));
+        t->shared = json_is_true(json_object_get(it, "yrdShared"));
+        d->ntypes++;
+    }
+    json_array_foreach(sc, i, it) {
+        struct directory_scene *e = &d->scenes[d->nscenes];
+        json_t *types = json_object_get(it, "types");
+        if ((st = copy_field(it, "itemCode", e->item_code, sizeof e->item_code, true)) ||
+            (st = copy_field(it, "itemName", e->item_name, sizeof e->item_name, true)))
+            return st;
+        if (!json_is_array(types) || json_array_size(types) > 16)
+            return err_set(ECERT_E_MALFORMED, "directory: scene %s: types must be an array of "
+                                              "at most 16",
+                           e->item_code);
+        size_t k;
+        json_t *tc;
+        json_array_foreach(types, k, tc) {
+            const char *v = json_string_value(tc);
+            if (!v || strlen(v) != 21)
+                return err_set(ECERT_E_MALFORMED, "directory: scene %s: bad type code",
+                               e->item_code);
+            memcpy(e->types[e->ntypes++], v, 22);
+        }
+        d->nscenes++;
+    }
+    d->has_lists = true;
+    return ECERT_OK;
+}
+
 ecert_status directory_parse(const char *doc, size_t len, const struct sm2_key *trust_pub,
                              struct directory **out)
 {
@@ -102,6 +156,15 @@ ecert_status directory_parse(const char *doc, size_t len, const struct sm2_key *
         }
         d->n++;
     }
+    if ((st = parse_lists(pl, d)))
+        goto done;
+    d->doc = malloc(len + 1);
+    if (!d->doc) {
+        st = err_set(ECERT_E_NOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(d->doc, doc, len);
+    d->doc[len] = 0;
     *out = d;
     d = NULL;
 done:
@@ -127,5 +190,8 @@ void directory_free(struct directory *d)
         return;
     for (size_t i = 0; i < d->n; i++)
         sm2_key_free(d->nodes[i].pub);
+    free(d->types);
+    free(d->scenes);
+    free(d->doc);
     free(d);
 }

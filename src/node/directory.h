@@ -10,6 +10,7 @@
 #ifndef ECERT_NODE_DIRECTORY_H
 #define ECERT_NODE_DIRECTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,11 +30,33 @@ struct directory_node {
     struct sm2_key *pub;
 };
 
+struct directory_type {
+    char code[22];
+    char name[128];
+    bool shared;
+};
+struct directory_scene {
+    char item_code[64];
+    char item_name[128];
+    char types[16][22];
+    size_t ntypes;
+};
+#define DIRECTORY_MAX_TYPES 1024
+#define DIRECTORY_MAX_SCENES 4096
+
 struct directory {
+    char *doc;              /* the signed document, as received (served again) */
     int64_t version;
     int64_t issued_ms;
     struct directory_node nodes[DIRECTORY_MAX_NODES];
     size_t n;
+    /* The published lists (SPEC §4.1 step 3): the shared catalog (共享互认清单)
+     * and the scene list (用证清单); has_lists when the payload carries them. */
+    bool has_lists;
+    struct directory_type *types;
+    size_t ntypes;
+    struct directory_scene *scenes;
+    size_t nscenes;
 };
 
 /* Wraps `payload` (directory JSON text) into a signed document. */

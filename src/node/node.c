@@ -12,9 +12,11 @@
 #include <time.h>
 
 #include "common/error.h"
+#include "common/secure.h"
 #include "envelope/envelope.h"
 #include "http/client.h"
 #include "node/directory.h"
+#include "node/holdercode.h"
 
 /* ---- small helpers ------------------------------------------------------- */
 
@@ -116,6 +118,8 @@ static const struct endpoint *find_endpoint(struct node *n, const char *name)
         eps = province_endpoints(&cnt);
     else if (n->cfg.role == ROLE_TRUST)
         eps = trust_endpoints(&cnt);
+    else if (n->cfg.role == ROLE_HUB)
+        eps = hub_endpoints(&cnt);
     for (size_t i = 0; i < cnt; i++)
         if (strcmp(eps[i].name, name) == 0)
             return &eps[i];
@@ -142,7 +146,7 @@ static ecert_status lookup_app(struct node *n, struct arena *a, const char *app_
         return sm2_key_parse_public(app.public_key, strlen(app.public_key), pub);
     }
     if (!appcache_get(&n->apps, app_id, now, pub, &status)) {
-        const struct directory_node *tn = directory_find(n->directory, "YRD-TRUST");
+        const struct directory_node *tn = directory_find(node_directory(n), "YRD-TRUST");
         const char *url = n->cfg.trust_url[0] ? n->cfg.trust_url : (tn ? tn->url : NULL);
         if (!url || !n->trust_pub)
             return err_set(ECERT_E_INTERNAL, "no trust node configured for app lookups");
@@ -189,7 +193,7 @@ static ecert_status lookup_app(struct node *n, struct arena *a, const char *app_
 
 static ecert_status lookup_node(struct node *n, const char *id, struct sm2_key **pub)
 {
-    const struct directory_node *dn = directory_find(n->directory, id);
+    const struct directory_node *dn = directory_find(node_directory(n), id);
     if (!dn)
         return err_set(ECERT_E_APP, "node '%s' is not in the directory", id);
     *pub = sm2_key_ref(dn->pub);
@@ -281,6 +285,14 @@ static void handle_post(struct node *n, const struct http_request *req, struct h
                                   (int64_t)n->cfg.timestamp_window_s * 2000)))
             goto fail;
     }
+    /* A province forwarding an app's request names the app and itself
+     * (SPEC §3.4); the owner records and checks on their behalf. */
+    if (c.node_caller) {
+        c.requester_app = json_string_value(json_object_get(c.business, "requesterApp"));
+        c.requester_node = json_string_value(json_object_get(c.business, "requesterNode"));
+        if (!c.requester_node)
+            c.requester_node = c.node_caller;
+    }
     /* 7. the endpoint */
     err_clear();
     st = ep->fn(&c);
@@ -301,6 +313,104 @@ done:
     buf_release_secret(&c.result);
 }
 
+/* ---- peers ----------------------------------------------------------------*/
+
+struct directory *node_directory(struct node *n)
+{
+    return atomic_load(&n->directory);
+}
+
+size_t peer_slot(struct node *n, const char *id)
+{
+    /* Reads race only with the one-time claim of a free slot, which writes
+     * id before any counter; a reader that misses it claims under the lock. */
+    for (size_t i = 0; i < PEER_MAX; i++)
+        if (strcmp(n->peers[i].id, id) == 0)
+            return i;
+    size_t slot = PEER_MAX;
+    pthread_mutex_lock(&n->peer_mu);
+    for (size_t i = 0; i < PEER_MAX && slot == PEER_MAX; i++)
+        if (strcmp(n->peers[i].id, id) == 0)
+            slot = i;
+    for (size_t i = 0; i < PEER_MAX && slot == PEER_MAX; i++)
+        if (!n->peers[i].id[0] && strlen(id) < sizeof n->peers[i].id) {
+            memcpy(n->peers[i].id, id, strlen(id) + 1);
+            slot = i;
+        }
+    pthread_mutex_unlock(&n->peer_mu);
+    return slot;
+}
+
+bool peer_allow(struct node *n, size_t idx, int64_t now_ms)
+{
+    if (idx >= PEER_MAX)
+        return false;
+    struct peer_health *p = &n->peers[idx];
+    long long until = atomic_load(&p->open_until_ms);
+    if (until == 0 || now_ms >= until) {
+        /* Closed, or half-open: let this call through as the trial, and
+         * push the window so that concurrent callers still fail fast. */
+        if (until != 0)
+            atomic_store(&p->open_until_ms, now_ms + PEER_COOLDOWN_MS);
+        return true;
+    }
+    return false;
+}
+
+void peer_report(struct node *n, size_t idx, bool ok, double ms)
+{
+    if (idx >= PEER_MAX)
+        return;
+    struct peer_health *p = &n->peers[idx];
+    atomic_fetch_add(&p->calls, 1);
+    atomic_store(&p->last_ms_x1000, (long long)(ms * 1000));
+    if (ok) {
+        atomic_store(&p->failures, 0);
+        atomic_store(&p->open_until_ms, 0);
+        return;
+    }
+    atomic_fetch_add(&p->errors, 1);
+    if (atomic_fetch_add(&p->failures, 1) + 1 >= PEER_BREAK_AFTER)
+        atomic_store(&p->open_until_ms, envelope_now_ms() + PEER_COOLDOWN_MS);
+}
+
+static void render_peers(struct node *n, struct buf *out)
+{
+    buf_printf(out, "# HELP ecert_peer_up 1 when the circuit to the peer is closed.\n"
+                    "# TYPE ecert_peer_up gauge\n");
+    int64_t now = envelope_now_ms();
+    for (size_t i = 0; i < PEER_MAX; i++) {
+        struct peer_health *p = &n->peers[i];
+        if (!p->id[0] || !atomic_load(&p->calls))
+            continue;
+        const char *id = p->id;
+        long long until = atomic_load(&p->open_until_ms);
+        buf_printf(out,
+                   "ecert_peer_up{node=\"%s\",peer=\"%s\"} %d\n"
+                   "ecert_peer_consecutive_failures{node=\"%s\",peer=\"%s\"} %d\n"
+                   "ecert_peer_last_latency_seconds{node=\"%s\",peer=\"%s\"} %.6f\n"
+                   "ecert_peer_calls_total{node=\"%s\",peer=\"%s\"} %llu\n"
+                   "ecert_peer_errors_total{node=\"%s\",peer=\"%s\"} %llu\n",
+                   n->cfg.id, id, until == 0 || now >= until, n->cfg.id, id,
+                   atomic_load(&p->failures), n->cfg.id, id,
+                   (double)atomic_load(&p->last_ms_x1000) / 1e6, n->cfg.id, id,
+                   (unsigned long long)atomic_load(&p->calls), n->cfg.id, id,
+                   (unsigned long long)atomic_load(&p->errors));
+    }
+    buf_printf(out,
+               "# HELP ecert_fallback_total Hub calls replaced by direct province calls.\n"
+               "# TYPE ecert_fallback_total counter\n"
+               "ecert_fallback_total{node=\"%s\"} %llu\n",
+               n->cfg.id, (unsigned long long)atomic_load(&n->fallbacks));
+    struct directory *d = node_directory(n);
+    if (d)
+        buf_printf(out,
+                   "# HELP ecert_directory_version Version of the signed directory in force.\n"
+                   "# TYPE ecert_directory_version gauge\n"
+                   "ecert_directory_version{node=\"%s\"} %lld\n",
+                   n->cfg.id, (long long)d->version);
+}
+
 static void handle(void *ctx, const struct http_request *req, struct http_response *resp)
 {
     struct node *n = ctx;
@@ -318,9 +428,10 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
             metric_path = "metrics";
             resp->content_type = "text/plain; version=0.0.4";
             metrics_render(&n->metrics, n->cfg.id, &resp->body);
-        } else if (strcmp(req->path, "/api/v1/directory") == 0 && n->directory_json) {
+            render_peers(n, &resp->body);
+        } else if (strcmp(req->path, "/api/v1/directory") == 0 && node_directory(n)) {
             metric_path = "directory";
-            buf_append_str(&resp->body, n->directory_json);
+            buf_append_str(&resp->body, node_directory(n)->doc);
         } else {
             resp->status = 404;
             code = 404;
@@ -373,6 +484,45 @@ static ecert_status thread_client(struct node *n, struct http_client **out)
     return ECERT_OK;
 }
 
+/* Per thread, one client per peer: a fan-out runs its transfers at once,
+ * so each needs its own handle, and keeping it keeps the peer's connection. */
+struct peer_pool {
+    struct http_client *c[PEER_MAX];
+};
+static pthread_key_t pool_key;
+static pthread_once_t pool_once = PTHREAD_ONCE_INIT;
+
+static void pool_destroy(void *p)
+{
+    struct peer_pool *pool = p;
+    for (size_t i = 0; i < PEER_MAX; i++)
+        http_client_free(pool->c[i]);
+    free(pool);
+}
+
+static void pool_key_init(void)
+{
+    pthread_key_create(&pool_key, pool_destroy);
+}
+
+struct http_client *peer_client(struct node *n, size_t idx)
+{
+    if (idx >= PEER_MAX)
+        return NULL;
+    pthread_once(&pool_once, pool_key_init);
+    struct peer_pool *pool = pthread_getspecific(pool_key);
+    if (!pool) {
+        pool = calloc(1, sizeof *pool);
+        if (!pool)
+            return NULL;
+        pthread_setspecific(pool_key, pool);
+    }
+    if (!pool->c[idx] &&
+        http_client_new(n->cfg.tls_ca[0] ? n->cfg.tls_ca : NULL, &pool->c[idx]) != ECERT_OK)
+        return NULL;
+    return pool->c[idx];
+}
+
 ecert_status node_call(struct node *n, const char *base_url, const struct sm2_key *peer_pub,
                        const char *endpoint, const char *business, long timeout_ms, int *code,
                        struct buf *result)
@@ -408,17 +558,136 @@ ecert_status node_call(struct node *n, const char *base_url, const struct sm2_ke
     return st;
 }
 
+/* ---- the directory and the published lists ---------------------------------*/
+
+/* A province applies the catalog and scene list that come with the directory
+ * to its store, once per version (SPEC §4.1 step 3: published, signed and
+ * versioned by the trust node, applied by every province). */
+static ecert_status apply_lists(struct node *n, struct directory *d)
+{
+    if (!d->has_lists)
+        return ECERT_OK;
+    struct arena a;
+    arena_init(&a, 1 << 16);
+    const char *have = NULL;
+    ecert_status st = store_meta_get(n->store, &a, "lists_version", &have);
+    long long applied = 0;
+    if (!st && have)
+        applied = strtoll(have, NULL, 10);
+    arena_release(&a);
+    if (st && st != ECERT_E_NOT_FOUND)
+        return st;
+    if (applied >= d->version)
+        return ECERT_OK;
+    st = ECERT_OK;
+    for (size_t i = 0; !st && i < d->ntypes; i++) {
+        struct catalog_entry e = {d->types[i].code, d->types[i].name, d->types[i].shared};
+        st = store_catalog_put(n->store, &e);
+    }
+    for (size_t i = 0; !st && i < d->nscenes; i++) {
+        const char *types[16];
+        for (size_t k = 0; k < d->scenes[i].ntypes; k++)
+            types[k] = d->scenes[i].types[k];
+        struct scene sc = {d->scenes[i].item_code, d->scenes[i].item_name, types,
+                           d->scenes[i].ntypes};
+        st = store_scene_put(n->store, &sc);
+    }
+    if (!st) {
+        const char **codes = calloc(d->nscenes + 1, sizeof *codes);
+        for (size_t i = 0; codes && i < d->nscenes; i++)
+            codes[i] = d->scenes[i].item_code;
+        st = codes ? store_scene_retain(n->store, codes, d->nscenes)
+                   : err_set(ECERT_E_NOMEM, "out of memory");
+        free(codes);
+    }
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)d->version);
+    if (!st)
+        st = store_meta_put(n->store, "lists_version", v);
+    if (!st)
+        node_log(n, "event=lists_applied version=%lld types=%zu scenes=%zu",
+                 (long long)d->version, d->ntypes, d->nscenes);
+    return st;
+}
+
+/* Installs a newer directory: older or equal versions and documents whose
+ * signature fails are refused, and the last good one stays in force. */
+static void directory_install(struct node *n, const char *doc, size_t len, const char *from)
+{
+    struct directory *d = NULL;
+    ecert_status st = directory_parse(doc, len, n->trust_pub, &d);
+    struct directory *cur = node_directory(n);
+    if (st) {
+        node_log(n, "event=directory_refused from=%s detail=\"%s\"", from, err_detail());
+        return;
+    }
+    if (cur && d->version <= cur->version) {
+        if (d->version < cur->version)
+            node_log(n, "event=directory_refused from=%s detail=\"version %lld is older than "
+                        "%lld\"",
+                     from, (long long)d->version, (long long)cur->version);
+        directory_free(d);
+        return;
+    }
+    pthread_mutex_lock(&n->dir_mu);
+    if (n->nretired == sizeof n->retired / sizeof n->retired[0]) {
+        pthread_mutex_unlock(&n->dir_mu);
+        node_log(n, "event=directory_refused from=%s detail=\"too many versions since start; "
+                    "restart the node\"",
+                 from);
+        directory_free(d);
+        return;
+    }
+    if (cur)
+        n->retired[n->nretired++] = cur;
+    atomic_store(&n->directory, d);
+    pthread_mutex_unlock(&n->dir_mu);
+    node_log(n, "event=directory_installed version=%lld from=%s", (long long)d->version, from);
+    if (n->cfg.role == ROLE_PROVINCE && apply_lists(n, d) != ECERT_OK)
+        node_log(n, "event=lists_failed detail=\"%s\"", err_detail());
+}
+
+/* The trust node re-reads its own file (where an operator publishes); the
+ * other nodes fetch the trust node's copy. */
+static void directory_refresh(struct node *n, const char *trust_url)
+{
+    struct buf doc = BUF_INIT(DIRECTORY_MAX_BYTES);
+    if (n->cfg.role == ROLE_TRUST) {
+        if (n->cfg.directory_file[0] &&
+            read_file(n->cfg.directory_file, DIRECTORY_MAX_BYTES, &doc) == ECERT_OK)
+            directory_install(n, (const char *)doc.data, doc.len, "file");
+        buf_release(&doc);
+        return;
+    }
+    if (!trust_url || !n->trust_pub)
+        return;
+    struct http_client *c = NULL;
+    int status = 0;
+    char url[512];
+    snprintf(url, sizeof url, "%s/api/v1/directory", trust_url);
+    if (thread_client(n, &c) == ECERT_OK &&
+        http_client_get(c, url, 5000, &status, &doc) == ECERT_OK && status == 200)
+        directory_install(n, (const char *)doc.data, doc.len, "trust");
+    buf_release(&doc);
+}
+
 /* ---- background: pull token revocations (provinces) ----------------------- */
 
 static void *background(void *arg)
 {
     struct node *n = arg;
+    int64_t last_dir = envelope_now_ms();
     pthread_mutex_lock(&n->bg_mu);
     while (!n->stopping) {
         pthread_mutex_unlock(&n->bg_mu);
-        const struct directory_node *tn = directory_find(n->directory, "YRD-TRUST");
+        const struct directory_node *tn = directory_find(node_directory(n), "YRD-TRUST");
         const char *url = n->cfg.trust_url[0] ? n->cfg.trust_url : (tn ? tn->url : NULL);
-        if (url && n->trust_pub) {
+        int64_t now = envelope_now_ms();
+        if (now - last_dir >= (int64_t)n->cfg.directory_refresh_s * 1000) {
+            last_dir = now;
+            directory_refresh(n, url);
+        }
+        if (n->cfg.role == ROLE_PROVINCE && url && n->trust_pub) {
             int code = 0;
             struct buf res = BUF_INIT(16u << 20);
             if (node_call(n, url, n->trust_pub, "trust/token/revoked", "{}", 5000, &code, &res) ==
@@ -444,7 +713,10 @@ static void *background(void *arg)
         /* Revocations propagate as fast as app states do: half the app
          * cache lifetime, between 1 and 30 seconds. */
         long every = (long)n->cfg.app_cache_s / 2;
-        until.tv_sec += every < 1 ? 1 : every > 30 ? 30 : every;
+        every = every < 1 ? 1 : every > 30 ? 30 : every;
+        if ((long)n->cfg.directory_refresh_s < every)
+            every = (long)n->cfg.directory_refresh_s;
+        until.tv_sec += every;
         while (!n->stopping &&
                pthread_cond_timedwait(&n->bg_cv, &n->bg_mu, &until) != ETIMEDOUT)
             ;
@@ -463,6 +735,8 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
     n->cfg = *cfg;
     pthread_mutex_init(&n->log_mu, NULL);
     pthread_mutex_init(&n->bg_mu, NULL);
+    pthread_mutex_init(&n->dir_mu, NULL);
+    pthread_mutex_init(&n->peer_mu, NULL);
     pthread_cond_init(&n->bg_cv, NULL);
     metrics_init(&n->metrics);
     struct buf keytext = BUF_INIT(0), cert = BUF_INIT(0), key = BUF_INIT(0), dir = BUF_INIT(0);
@@ -487,6 +761,8 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
     }
     if (cfg->role == ROLE_TRUST && !n->trust_pub)
         n->trust_pub = sm2_key_ref(n->key);
+    if (cfg->role == ROLE_PROVINCE && (st = holder_code_key(n->key, n->code_key)))
+        goto fail;
     if (cfg->directory_file[0]) {
         if ((st = read_file(cfg->directory_file, DIRECTORY_MAX_BYTES, &dir)))
             goto fail;
@@ -494,17 +770,22 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
             st = err_set(ECERT_E_MALFORMED, "a directory needs [directory] trust_public_key");
             goto fail;
         }
-        if ((st = directory_parse((char *)dir.data, dir.len, n->trust_pub, &n->directory))) {
+        struct directory *d = NULL;
+        if ((st = directory_parse((char *)dir.data, dir.len, n->trust_pub, &d))) {
             err_wrap(st, cfg->directory_file);
             goto fail;
         }
-        n->directory_json = (char *)dir.data;
-        dir.data = NULL;
+        atomic_store(&n->directory, d);
     }
     struct store_config sc = {cfg->store_driver, cfg->store_path, cfg->store_pool};
     if ((st = store_open(&sc, &n->store)))
         goto fail;
     if ((st = appcache_init(&n->apps, 4096, (int64_t)cfg->app_cache_s * 1000)))
+        goto fail;
+    /* A province applies the published lists of the directory it starts with
+     * (only when they are newer than what its store already holds). */
+    if (node_directory(n) && cfg->role == ROLE_PROVINCE &&
+        (st = apply_lists(n, node_directory(n))))
         goto fail;
     if (cfg->role == ROLE_TRUST && (st = trust_start(n)))
         goto fail;
@@ -524,7 +805,7 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
     };
     if ((st = http_server_start(&hc, handle, n, &n->server)))
         goto fail;
-    if (cfg->role == ROLE_PROVINCE && n->trust_pub) {
+    if ((cfg->role == ROLE_PROVINCE && n->trust_pub) || cfg->directory_file[0]) {
         if (pthread_create(&n->bg, NULL, background, n) == 0)
             n->bg_running = true;
     }
@@ -561,12 +842,16 @@ void node_stop(struct node *n)
     }
     store_close(n->store);
     appcache_release(&n->apps);
-    directory_free(n->directory);
-    free(n->directory_json);
+    directory_free(atomic_load(&n->directory));
+    for (size_t i = 0; i < n->nretired; i++)
+        directory_free(n->retired[i]);
+    pthread_mutex_destroy(&n->dir_mu);
+    pthread_mutex_destroy(&n->peer_mu);
     free(n->ca_cert_pem);
     sm2_key_free(n->ca_key);
     sm2_key_free(n->key);
     sm2_key_free(n->trust_pub);
+    secure_wipe(n->code_key, sizeof n->code_key);
     metrics_release(&n->metrics);
     if (n->log)
         fclose(n->log);

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -27,6 +28,20 @@
 #include "store/store.h"
 
 struct directory;
+struct http_client;
+
+/* What a node knows of each peer of its directory (index = position in the
+ * directory): a circuit breaker and the figures /metrics shows. */
+struct peer_health {
+    char id[32];                  /* the peer's node id; "" = free slot */
+    atomic_int failures;          /* consecutive */
+    atomic_llong open_until_ms;   /* circuit open (fail fast) until then */
+    atomic_llong last_ms_x1000;   /* last latency, microseconds */
+    atomic_ullong calls, errors;
+};
+#define PEER_MAX 64
+#define PEER_BREAK_AFTER 3        /* consecutive failures that open the circuit */
+#define PEER_COOLDOWN_MS 5000     /* how long it stays open before a trial call */
 
 struct node {
     struct node_config cfg;
@@ -36,8 +51,13 @@ struct node {
     struct http_server *server;
     struct metrics metrics;
     struct appcache apps;         /* provinces: app keys fetched from trust */
-    char *directory_json;         /* the signed directory document, as served */
-    struct directory *directory;  /* parsed: node ids, urls, keys */
+    /* The signed directory in force (node_directory()): swapped whole when a
+     * newer version arrives; replaced ones stay allocated until node_stop,
+     * so a request that loaded the pointer never sees it freed. */
+    _Atomic(struct directory *) directory;
+    struct directory *retired[64];
+    size_t nretired;
+    pthread_mutex_t dir_mu;
     /* trust role: the SM2 CA that issues app certificates */
     char *ca_cert_pem;
     struct sm2_key *ca_key;
@@ -49,6 +69,10 @@ struct node {
     bool stopping;
     FILE *log;
     pthread_mutex_t log_mu;
+    struct peer_health peers[PEER_MAX];
+    pthread_mutex_t peer_mu;      /* claiming a slot for a new peer id */
+    atomic_ullong fallbacks;      /* hub calls replaced by direct ones */
+    uint8_t code_key[16];         /* holder codes: SM4 key (holdercode.h) */
 };
 
 /* One request being served. */
@@ -62,6 +86,8 @@ struct call {
     json_t *business;            /* the decrypted business JSON object */
     int64_t now_ms;
     struct buf result;           /* business JSON of a successful answer */
+    const char *requester_app;   /* node calls: the app the request came from */
+    const char *requester_node;  /* node calls: the province it came through */
 };
 
 typedef ecert_status (*endpoint_fn)(struct call *c);
@@ -87,6 +113,7 @@ void node_log(struct node *n, const char *fmt, ...) __attribute__((format(printf
 /* Endpoint tables of the roles. */
 const struct endpoint *province_endpoints(size_t *n);
 const struct endpoint *trust_endpoints(size_t *n);
+const struct endpoint *hub_endpoints(size_t *n);
 ecert_status province_start(struct node *n);
 void province_stop(struct node *n);
 ecert_status trust_start(struct node *n);
@@ -98,6 +125,16 @@ ecert_status trust_start(struct node *n);
 ecert_status trust_app_allocate(struct store *s, const char *corp_name, const char *corp_code,
                                 const char *province, char app_id[TRUST_APP_ID_LEN + 1],
                                 char secret[TRUST_SECRET_LEN + 1]);
+
+/* Peers (slot from peer_slot): may a call go out now (circuit
+ * closed or due for a trial), record its outcome, and this thread's HTTPS
+ * client for the peer (connections stay open between calls). */
+struct directory *node_directory(struct node *n);
+/* The health slot of peer `id` (claimed on first use); PEER_MAX when full. */
+size_t peer_slot(struct node *n, const char *id);
+bool peer_allow(struct node *n, size_t idx, int64_t now_ms);
+void peer_report(struct node *n, size_t idx, bool ok, double ms);
+struct http_client *peer_client(struct node *n, size_t idx);
 
 /* A node-to-node call: builds the envelope (appId node:<self>), posts it to
  * `url` + "/api/v1/" + endpoint, checks the response signature with

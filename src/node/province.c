@@ -15,7 +15,13 @@
 #include "codes/ids.h"
 #include "common/codec.h"
 #include "common/error.h"
+#include "common/secure.h"
 #include "node/fields.h"
+#include "crypto/random.h"
+#include "envelope/envelope.h"
+#include "node/federation.h"
+#include "node/holdercode.h"
+#include "node/qr.h"
 #include "node/node.h"
 #include "token/token.h"
 
@@ -39,8 +45,8 @@ static ecert_status record(struct usage *u, ecert_status result)
     r.cert_id = u->cert_id ? u->cert_id : "";
     r.holder_code = u->holder_code ? u->holder_code : "";
     r.interface = u->c->endpoint;
-    r.app_id = u->c->app_id;
-    r.requester_node = u->c->node_caller ? u->c->node_caller : u->c->node->cfg.id;
+    r.app_id = u->c->requester_app ? u->c->requester_app : u->c->app_id;
+    r.requester_node = u->c->requester_node ? u->c->requester_node : u->c->node->cfg.id;
     r.use_for = u->p.use_for;
     r.item_code = u->p.item_code;
     r.item_name = u->p.item_name;
@@ -157,6 +163,105 @@ static ecert_status resolve_type(struct call *c, const char *type, const char **
     return st;
 }
 
+/* ---- the federation: other provinces ---------------------------------------*/
+
+/* The business data a province forwards: the app's, plus who asked
+ * (SPEC §3.4: requesterApp, requesterNode). */
+static char *forward_business(struct call *c)
+{
+    json_t *b = json_deep_copy(c->business);
+    if (!b)
+        return NULL;
+    json_object_set_new(b, "requesterApp", json_string(c->app_id));
+    json_object_set_new(b, "requesterNode", json_string(c->node->cfg.id));
+    char *text = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    return text;
+}
+
+/* Holder queries: every other province of the directory is asked the same
+ * question and the answers are merged into `list`. Provinces that did not
+ * answer usably are listed in "unavailable" (SPEC §5: partial, not failed);
+ * a province that answered with a refusal is listed in "refused" with its
+ * code (its lists and rules are its own). Only an app's request fans out: a
+ * request from a node is answered from the local library alone, so that
+ * nothing loops. */
+static ecert_status fan_out(struct call *c, json_t *list, json_t *result)
+{
+    struct node *n = c->node;
+    struct directory *dir = node_directory(n);
+    if (c->node_caller || !dir)
+        return ECERT_OK;
+    struct fed_target t[FED_MAX_TARGETS];
+    size_t nt = 0;
+    for (size_t i = 0; i < dir->n && nt < FED_MAX_TARGETS; i++) {
+        const struct directory_node *d = &dir->nodes[i];
+        if (strcmp(d->role, "province") == 0 && strcmp(d->id, n->cfg.id) != 0)
+            t[nt++].node = d;
+    }
+    if (nt == 0)
+        return ECERT_OK;
+    char *business = forward_business(c);
+    if (!business)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    bool hub = false;
+    ecert_status st = fed_call(n, c->endpoint, business, t, nt, &hub);
+    free(business);
+    if (st)
+        return st;
+    json_t *unavailable = json_array(), *refused = json_array();
+    for (size_t i = 0; i < nt; i++) {
+        if (t[i].st) {
+            json_array_append_new(unavailable, json_string(t[i].node->id));
+            node_log(n, "event=unavailable peer=%s detail=\"%s\"", t[i].node->id, t[i].detail);
+            continue;
+        }
+        if (t[i].code == ECERT_E_NOT_FOUND)
+            continue;
+        if (t[i].code != 0) {
+            json_array_append_new(refused, json_pack("{s:s,s:i}", "node", t[i].node->id, "code",
+                                                     t[i].code));
+            continue;
+        }
+        json_t *r = json_loadb((const char *)t[i].result.data, t[i].result.len, 0, NULL);
+        size_t k;
+        json_t *item;
+        json_array_foreach(json_object_get(r, "dataList"), k, item)
+            json_array_append(list, item);
+        json_decref(r);
+    }
+    fed_target_release(t, nt);
+    json_object_set_new(result, "unavailable", unavailable);
+    if (json_array_size(refused))
+        json_object_set_new(result, "refused", refused);
+    else
+        json_decref(refused);
+    return ECERT_OK;
+}
+
+/* By id: a certificate whose issuer lies in another province's region is
+ * that province's to serve — it applies SPEC §4.1 itself and keeps the
+ * record. Its answer (or refusal) is passed on. */
+static ecert_status forward_by_id(struct call *c, const struct directory_node *owner)
+{
+    struct fed_target t;
+    t.node = owner;
+    char *business = forward_business(c);
+    if (!business)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    bool hub = false;
+    ecert_status st = fed_call(c->node, c->endpoint, business, &t, 1, &hub);
+    free(business);
+    if (!st && t.st)
+        st = err_set(t.st, "%s did not answer: %s", owner->id, t.detail);
+    else if (!st && t.code != 0)
+        st = err_set((ecert_status)t.code, "%s", t.detail);
+    else if (!st)
+        st = buf_append(&c->result, t.result.data, t.result.len);
+    fed_target_release(&t, 1);
+    return st;
+}
+
 enum answer { ANSWER_SUMMARY, ANSWER_INFO, ANSWER_FILE };
 
 /* 表1, 表3, 表5: the holder's certificates, as the scene and token allow. */
@@ -252,8 +357,15 @@ static ecert_status by_holder(struct call *c, enum answer kind)
         json_decref(list);
         return st;
     }
-    return put_result(c, json_pack("{s:I,s:o}", "total", (json_int_t)json_array_size(list),
-                                   "dataList", list));
+    json_t *result = json_object();
+    if ((st = fan_out(c, list, result))) {
+        json_decref(list);
+        json_decref(result);
+        return st;
+    }
+    json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
+    json_object_set_new(result, "dataList", list);
+    return put_result(c, result);
 }
 
 /* 表2, 表4: one certificate by its identifier. */
@@ -264,13 +376,20 @@ static ecert_status by_id(struct call *c, enum answer kind)
     ecert_status st;
     if ((st = fields_str(c->business, "CertificateID", true, FIELD_MAX, &id)))
         return st;
-    if ((st = ids_cert_parse(id, strlen(id), NULL)))
+    struct cert_id parsed;
+    if ((st = ids_cert_parse(id, strlen(id), &parsed)))
         return err_wrap(st, "CertificateID");
     if ((st = fields_str(c->business, "trustedToken", c->node->cfg.require_token_for_id,
                          TOKEN_MAX_LEN, &tok)) ||
         (st = fields_purpose(c->business, &u.p)))
         return st;
     u.cert_id = id;
+    /* Owner: the province of the issuer's region (SPEC §1). */
+    char region[IDS_REGION_LEN + 1];
+    ids_cert_region(&parsed, region);
+    const struct directory_node *owner = fed_province_of_region(c->node, region);
+    if (owner && strcmp(owner->id, c->node->cfg.id) != 0 && !c->node_caller)
+        return forward_by_id(c, owner);
     struct scene sc;
     st = store_scene_get(c->node->store, c->arena, u.p.item_code, &sc);
     if (st == ECERT_E_NOT_FOUND)
@@ -395,7 +514,167 @@ static ecert_status ep_records(struct call *c)
                             r->item_org, "operator", r->operator_name, "bizNum", r->biz_num,
                             "result", r->result));
     }
-    return put_result(c, json_pack("{s:I,s:o}", "total", (json_int_t)n, "dataList", list));
+    json_t *result = json_object();
+    if ((st = fan_out(c, list, result))) {
+        json_decref(list);
+        json_decref(result);
+        return st;
+    }
+    json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
+    json_object_set_new(result, "dataList", list);
+    return put_result(c, result);
+}
+
+/* ---- holder codes (亮码, SPEC §6; 表7) ----------------------------------------*/
+
+/* code/issue: the holder's app, holding the holder's token, gets a short-lived
+ * code (and its QR image) that a window anywhere in the region can scan. */
+static ecert_status ep_code_issue(struct call *c)
+{
+    const char *tok;
+    ecert_status st = fields_str(c->business, "trustedToken", true, TOKEN_MAX_LEN, &tok);
+    if (st)
+        return st;
+    struct token_claims claims;
+    if ((st = check_token(c, tok, &claims)))
+        return st;
+    struct holder_code hc;
+    memset(&hc, 0, sizeof hc);
+    snprintf(hc.node, sizeof hc.node, "%s", c->node->cfg.id);
+    if ((st = random_token(hc.cid, 24)))
+        return st;
+    hc.exp = c->now_ms / 1000 + c->node->cfg.code_lifetime_s;
+    snprintf(hc.sub, sizeof hc.sub, "%s", claims.sub);
+    snprintf(hc.sty, sizeof hc.sty, "%s", claims.sty);
+    snprintf(hc.name, sizeof hc.name, "%s", claims.name);
+    struct buf code = BUF_INIT(HOLDER_CODE_MAX), png = BUF_INIT(1u << 20);
+    atomic_fetch_add(&c->node->metrics.sm2_sign, 1);
+    st = holder_code_issue(&hc, c->node->code_key, c->node->key, &code);
+    if (!st)
+        st = store_code_add(c->node->store, hc.cid, hc.exp);
+    if (!st)
+        st = qr_png((const char *)code.data, 4, &png);
+    char *png64 = st ? NULL : malloc(BASE64_ENCODED_LEN(png.len) + 1);
+    if (!st && !png64)
+        st = err_set(ECERT_E_NOMEM, "out of memory");
+    if (!st) {
+        base64_encode(png.data, png.len, png64, 0);
+        char url[HOLDER_CODE_MAX + 300];
+        snprintf(url, sizeof url, "%s/c/%s", c->node->cfg.public_url, (const char *)code.data);
+        st = put_result(c, json_pack("{s:s,s:s,s:i,s:s}", "qrcode", (const char *)code.data,
+                                     "url", url, "expiresIn", (int)c->node->cfg.code_lifetime_s,
+                                     "png", png64));
+    }
+    free(png64);
+    buf_release(&code);
+    buf_release(&png);
+    secure_wipe(&hc, sizeof hc);
+    return st;
+}
+
+/* code/resolve (nodes only): the issuer opens its own code — signature,
+ * expiry, single use — and names the holder. The trust node calls it before
+ * issuing an authType 3 token. */
+static ecert_status ep_code_resolve(struct call *c)
+{
+    const char *code;
+    ecert_status st = fields_str(c->business, "qrcode", true, HOLDER_CODE_MAX + 256, &code);
+    if (st)
+        return st;
+    struct holder_code hc;
+    atomic_fetch_add(&c->node->metrics.sm2_verify, 1);
+    st = holder_code_open(code, strlen(code), c->node->code_key, c->node->key, c->now_ms / 1000,
+                          &hc);
+    if (!st && strcmp(hc.node, c->node->cfg.id) != 0)
+        st = err_set(ECERT_E_MALFORMED, "holder code of %s, not of this node", hc.node);
+    if (!st)
+        st = store_code_use(c->node->store, hc.cid, c->now_ms / 1000, c->node->cfg.code_single_use);
+    if (!st)
+        st = put_result(c, json_pack("{s:s,s:s,s:s,s:I}", "sub", hc.sub, "sty", hc.sty, "name",
+                                     hc.name, "exp", (json_int_t)hc.exp));
+    secure_wipe(&hc, sizeof hc);
+    return st;
+}
+
+/* 表7 code/verify, at any province: the code goes (through the trust node) to
+ * its issuer; the trust node issues an authType 3 token for the holder; with
+ * it this province searches the whole federation for the scene's types. */
+static ecert_status ep_code_verify(struct call *c)
+{
+    const char *code;
+    struct purpose p;
+    ecert_status st;
+    if ((st = fields_str(c->business, "qrcode", true, HOLDER_CODE_MAX + 256, &code)) ||
+        (st = fields_purpose(c->business, &p)))
+        return st;
+    struct holder_code peek;
+    const char *bare;
+    size_t bare_len;
+    if ((st = holder_code_peek(code, strlen(code), &peek, &bare, &bare_len)))
+        return st;
+    if (!directory_find(node_directory(c->node), peek.node))
+        return err_set(ECERT_E_MALFORMED, "holder code of unknown node %s", peek.node);
+    if (!c->node->trust_pub || !c->node->cfg.trust_url[0])
+        return err_set(ECERT_E_INTERNAL, "no trust node configured");
+    char txn[33];
+    if ((st = random_token(txn, 32)))
+        return st;
+    json_t *q = json_pack("{s:s,s:s,s:s%,s:s,s:s}", "transactionId", txn, "authType", "3",
+                          "qrCode", bare, bare_len, "requesterApp", c->app_id, "requesterNode",
+                          c->node->cfg.id);
+    char *qs = q ? json_dumps(q, JSON_COMPACT) : NULL;
+    json_decref(q);
+    if (!qs)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    int code_rc = 0;
+    struct buf res = BUF_INIT(1u << 20);
+    st = node_call(c->node, c->node->cfg.trust_url, c->node->trust_pub, "trust/token/person", qs,
+                   (long)c->node->cfg.hub_timeout_ms, &code_rc, &res);
+    free(qs);
+    if (st) {
+        buf_release(&res);
+        return err_set(ECERT_E_UNREACHABLE, "the trust node could not be reached");
+    }
+    if (code_rc != 0) {
+        buf_release(&res);
+        return err_set((ecert_status)code_rc, "the holder code was refused");
+    }
+    json_t *tr = json_loadb((const char *)res.data, res.len, 0, NULL);
+    buf_release_secret(&res);
+    const char *tok = json_string_value(json_object_get(tr, "trustedToken"));
+    struct token_claims claims;
+    if (!tok || (st = check_token(c, tok, &claims))) {
+        json_decref(tr);
+        return tok ? st : err_set(ECERT_E_INTERNAL, "the trust node returned no token");
+    }
+    /* The search itself: the same rules and records as cert/search. */
+    json_t *search = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "trustedToken", tok, "UseFor",
+                               p.use_for, "itemName", p.item_name, "itemCode", p.item_code,
+                               "itemOrg", p.item_org, "operator", p.operator_name, "bizNum",
+                               p.biz_num);
+    json_t *saved = c->business;
+    const char *saved_ep = c->endpoint;
+    c->business = search;
+    c->endpoint = "cert/search";
+    st = ep_search(c);
+    c->business = saved;
+    c->endpoint = saved_ep;
+    json_decref(search);
+    json_t *found = st ? NULL : json_loadb((const char *)c->result.data, c->result.len, 0, NULL);
+    buf_reset(&c->result);
+    if (!st) {
+        json_t *list = json_object_get(found, "dataList");
+        json_t *out = json_pack("{s:{s:s,s:s,s:s},s:o,s:s}", "userinfo", "name", claims.name,
+                                "idType", claims.sty, "idNo", claims.sub, "certificatelist",
+                                list ? json_incref(list) : json_array(), "trustedToken", tok);
+        json_t *un = json_object_get(found, "unavailable");
+        if (out && json_array_size(un))
+            json_object_set(out, "unavailable", un);
+        st = put_result(c, out);
+    }
+    json_decref(found);
+    json_decref(tr);
+    return st;
 }
 
 static const struct endpoint endpoints[] = {
@@ -405,6 +684,9 @@ static const struct endpoint endpoints[] = {
     {"cert/info/by-id", ROLE_PROVINCE, ep_info_by_id, 0},
     {"cert/info/by-holder", ROLE_PROVINCE, ep_info_by_holder, 0},
     {"records/by-holder", ROLE_PROVINCE, ep_records, 0},
+    {"code/issue", ROLE_PROVINCE, ep_code_issue, 0},
+    {"code/verify", ROLE_PROVINCE, ep_code_verify, 0},
+    {"code/resolve", ROLE_PROVINCE, ep_code_resolve, EP_NODE_ONLY},
 };
 
 const struct endpoint *province_endpoints(size_t *n)

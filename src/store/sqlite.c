@@ -147,6 +147,17 @@ static const char *const migrations[] = {
     "  hash           TEXT NOT NULL"
     ");"
     "CREATE INDEX usage_records_holder ON usage_records(holder_code, time_ms);",
+    /* 2: holder codes (single use) and published-list versions */
+    "CREATE TABLE holder_codes ("
+    "  cid  TEXT PRIMARY KEY NOT NULL,"
+    "  exp  INTEGER NOT NULL,"
+    "  used INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX holder_codes_exp ON holder_codes(exp);"
+    "CREATE TABLE meta ("
+    "  key   TEXT PRIMARY KEY NOT NULL,"
+    "  value TEXT NOT NULL"
+    ");",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -196,6 +207,12 @@ enum stmt_id {
     S_RECORD_ADD,
     S_RECORD_LIST,
     S_RECORD_ALL,
+    S_CODE_ADD,
+    S_CODE_USE,
+    S_CODE_PURGE,
+    S_META_GET,
+    S_META_PUT,
+    S_SCENE_RETAIN,
     STMT_COUNT
 };
 
@@ -263,6 +280,18 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [S_TOKEN_REVOKE] = "INSERT INTO revoked_tokens (jti, exp) VALUES (?1, ?2) "
                        "ON CONFLICT (jti) DO UPDATE SET exp = max(exp, excluded.exp)",
     [S_TOKEN_PURGE] = "DELETE FROM revoked_tokens WHERE exp < ?1",
+    [S_CODE_ADD] = "INSERT INTO holder_codes (cid, exp) VALUES (?1, ?2)",
+    /* One statement decides: a code is usable while unexpired and, when single
+     * use is on (?3 = 1), not used before. */
+    [S_CODE_USE] = "UPDATE holder_codes SET used = used + 1 "
+                   "WHERE cid = ?1 AND exp > ?2 AND (used = 0 OR ?3 = 0)",
+    [S_CODE_PURGE] = "DELETE FROM holder_codes WHERE exp < ?1",
+    [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    /* The list of codes to keep travels as one JSON array parameter. */
+    [S_SCENE_RETAIN] = "DELETE FROM scenes WHERE item_code NOT IN "
+                       "(SELECT value FROM json_each(?1))",
+    [S_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                   "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [S_TOKEN_GET] = "SELECT 1 FROM revoked_tokens WHERE jti = ?1",
     [S_TOKEN_LIST] = "SELECT jti FROM revoked_tokens WHERE exp >= ?1 ORDER BY jti",
     [S_RECORD_LAST] = "SELECT seq, hash FROM usage_records ORDER BY seq DESC LIMIT 1",
@@ -1753,5 +1782,143 @@ ecert_status store_record_verify(struct store *s, uint64_t *count, int64_t *bad_
     else
         tx_rollback(c);
     conn_give(s, c);
+    return res;
+}
+
+/* ---- holder codes -------------------------------------------------------- */
+
+ecert_status store_code_add(struct store *s, const char *cid, int64_t exp_s)
+{
+    if (!s || !cid || !cid[0])
+        return err_set(ECERT_E_ARG, "store_code_add: cid is required");
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    write_lock(s);
+    ecert_status res = stmt_get(c, S_CODE_ADD, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, cid);
+        bind_int(&b, exp_s);
+        res = bind_check(c, &b, "code add");
+        if (!res)
+            res = stmt_run(c, st, "code add");
+    }
+    /* Codes live a minute: drop those expired an hour ago (housekeeping). */
+    if (!res && stmt_get(c, S_CODE_PURGE, &st) == ECERT_OK) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_int(&b, (int64_t)time(NULL) - 3600);
+        if (bind_check(c, &b, "code purge") == ECERT_OK)
+            (void)sqlite3_step(st);
+        stmt_done(st);
+    }
+    write_unlock(s);
+    conn_give(s, c);
+    return res;
+}
+
+ecert_status store_code_use(struct store *s, const char *cid, int64_t now_s, bool single_use)
+{
+    if (!s || !cid)
+        return err_set(ECERT_E_ARG, "store_code_use: cid is required");
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    write_lock(s);
+    ecert_status res = stmt_get(c, S_CODE_USE, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, cid);
+        bind_int(&b, now_s);
+        bind_int(&b, single_use ? 1 : 0);
+        res = bind_check(c, &b, "code use");
+        if (!res)
+            res = stmt_run(c, st, "code use");
+        if (!res && sqlite3_changes(c->db) == 0)
+            res = err_set(ECERT_E_CODE_USED, "holder code expired, already used or unknown");
+    }
+    write_unlock(s);
+    conn_give(s, c);
+    return res;
+}
+
+/* ---- meta ------------------------------------------------------------------*/
+
+ecert_status store_meta_get(struct store *s, struct arena *a, const char *key, const char **value)
+{
+    if (!s || !a || !key || !value)
+        return err_set(ECERT_E_ARG, "store_meta_get: NULL argument");
+    *value = NULL;
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    ecert_status res = stmt_get(c, S_META_GET, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, key);
+        res = bind_check(c, &b, "meta get");
+    }
+    if (!res) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *v = (const char *)sqlite3_column_text(st, 0);
+            *value = arena_strdup(a, v ? v : "");
+            if (!*value)
+                res = ECERT_E_TOO_LONG;
+        } else if (rc == SQLITE_DONE) {
+            res = err_set(ECERT_E_NOT_FOUND, "no meta value '%s'", key);
+        } else {
+            res = db_err(c->db, rc, "meta get");
+        }
+    }
+    if (st)
+        stmt_done(st);
+    conn_give(s, c);
+    return res;
+}
+
+ecert_status store_meta_put(struct store *s, const char *key, const char *value)
+{
+    if (!s || !key || !value)
+        return err_set(ECERT_E_ARG, "store_meta_put: NULL argument");
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    write_lock(s);
+    ecert_status res = stmt_get(c, S_META_PUT, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, key);
+        bind_text(&b, value);
+        res = bind_check(c, &b, "meta put");
+        if (!res)
+            res = stmt_run(c, st, "meta put");
+    }
+    write_unlock(s);
+    conn_give(s, c);
+    return res;
+}
+
+ecert_status store_scene_retain(struct store *s, const char *const *codes, size_t n)
+{
+    if (!s || (!codes && n))
+        return err_set(ECERT_E_ARG, "store_scene_retain: NULL argument");
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        json_array_append_new(a, json_string(codes[i]));
+    char *list = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    if (!list)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    write_lock(s);
+    ecert_status res = stmt_get(c, S_SCENE_RETAIN, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, list);
+        res = bind_check(c, &b, "scene retain");
+        if (!res)
+            res = stmt_run(c, st, "scene retain");
+    }
+    write_unlock(s);
+    conn_give(s, c);
+    free(list);
     return res;
 }

@@ -63,6 +63,9 @@ struct scene {
 };
 /* Replaces the scene (and its type list) in one transaction. */
 ecert_status store_scene_put(struct store *s, const struct scene *sc);
+/* Deletes every scene whose code is not among `codes` (a newly published
+ * scene list replaces the old one). */
+ecert_status store_scene_retain(struct store *s, const char *const *codes, size_t n);
 /* ECERT_E_NOT_FOUND when the scene is not published. */
 ecert_status store_scene_get(struct store *s, struct arena *a, const char *item_code,
                              struct scene *out);
@@ -195,5 +198,17 @@ ecert_status usage_record_canonical(const struct usage_record *r, struct buf *ou
  * prev_hex is the previous record's 64-hex hash. Backend-independent. */
 ecert_status usage_record_hash(const char *prev_hex, const struct usage_record *r,
                                char out[USAGE_RECORD_HASH_HEX + 1]);
+
+/* ---- holder codes (亮码, SPEC §6) ----------------------------------------- */
+
+ecert_status store_code_add(struct store *s, const char *cid, int64_t exp_s);
+/* Marks one use: ECERT_E_CODE_USED (4003) when the code is expired, unknown,
+ * or (single_use) used before. Concurrent uses of one code: exactly one wins. */
+ecert_status store_code_use(struct store *s, const char *cid, int64_t now_s, bool single_use);
+
+/* ---- small key/value settings (published-list versions) -------------------- */
+
+ecert_status store_meta_get(struct store *s, struct arena *a, const char *key, const char **value);
+ecert_status store_meta_put(struct store *s, const char *key, const char *value);
 
 #endif
