@@ -3,7 +3,8 @@
 #   make run        the main job: a local federation (trust node + 4 provinces)
 #                   on loopback, initialised once in var/demo, in the foreground
 #   make check      all tests, then all tests again under ASan+UBSan
-#   make bench      crypto throughput, ecert API vs raw OpenSSL, side by side
+#   make bench      crypto throughput (ecert API vs raw OpenSSL, side by side), then
+#                   end-to-end load on a real local federation (bench/node_bench.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make install PREFIX=DIR
 # Each target first runs scripts/install-deps.sh, which installs what is
@@ -49,6 +50,7 @@ check-asan: deps
 
 bench: build
 	@$(BUILD)/bench/bench_crypto
+	@bash bench/node_bench.sh $(BUILD)
 
 fuzz: deps
 	@cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang -DECERT_FUZZ=ON -DECERT_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null

@@ -1,0 +1,278 @@
+/*
+ * bench_load — an end-to-end load generator: N threads, each with its own SDK
+ * client (keep-alive), call one endpoint of a node for a fixed time; then
+ * requests/s, latency percentiles, and the CPU time each server process spent
+ * per request (from /proc/<pid>/stat), next to the CPU time of the SM2
+ * operations one request needs, measured in this process in the same run.
+ *
+ *   bench_load --url URL --ca PEM --app ID --key FILE --node-pub HEX
+ *              --endpoint PATH --body JSON [--threads N] [--seconds S]
+ *              [--pid NAME=PID ...] [--label TEXT]
+ *
+ * The SM2 set of one sharing call on the serving node: verify the envelope,
+ * decrypt the business data, verify the token, encrypt the answer, sign it.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ecert/ecert.h>
+
+#include "common/buf.h"
+#include "crypto/sm2.h"
+#include "sdk/sdk.h"
+
+#define MAX_PIDS 8
+#define MAX_SAMPLES 2000000
+
+struct opts {
+    const char *url, *ca, *app, *keyfile, *node_pub, *endpoint, *body, *label;
+    int threads;
+    double seconds;
+    const char *pid_names[MAX_PIDS];
+    int pids[MAX_PIDS];
+    int npids;
+};
+
+struct worker {
+    const struct opts *o;
+    ecert_key *key, *pub;
+    double *lat;
+    size_t nlat, cap;
+    long errors;
+    int last_code;
+    double stop_at;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double cpu_s_of(int pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = 0;
+    /* Fields after the command name (which may contain spaces): utime is the
+     * 12th and stime the 13th after the closing parenthesis. */
+    char *p = strrchr(line, ')');
+    if (!p)
+        return -1;
+    unsigned long ut = 0, st = 0;
+    int field = 0;
+    for (char *tok = strtok(p + 2, " "); tok; tok = strtok(NULL, " ")) {
+        field++;
+        if (field == 12)
+            ut = strtoul(tok, NULL, 10);
+        else if (field == 13) {
+            st = strtoul(tok, NULL, 10);
+            break;
+        }
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    ecert_client *c = NULL;
+    if (ecert_client_new(w->o->url, w->o->ca, w->o->app, w->key, w->pub, &c) != ECERT_OK) {
+        fprintf(stderr, "bench_load: client: %s\n", ecert_last_error());
+        w->errors++;
+        return NULL;
+    }
+    while (now_s() < w->stop_at) {
+        int code = -1;
+        char *res = NULL, *msg = NULL;
+        double t0 = now_s();
+        ecert_status st = ecert_client_call(c, w->o->endpoint, w->o->body, &code, &res, &msg);
+        double dt = now_s() - t0;
+        if (st || code != 0) {
+            w->errors++;
+            w->last_code = st ? (int)st : code;
+        } else if (w->nlat < w->cap) {
+            w->lat[w->nlat++] = dt;
+        }
+        ecert_free(res);
+        ecert_free(msg);
+    }
+    ecert_client_free(c);
+    return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* CPU seconds per SM2 set (verify, decrypt 256 B, verify, encrypt 1 KiB, sign),
+ * single-threaded, over about `secs` seconds. */
+static double sm2_set_cost(double secs)
+{
+    struct sm2_key *a = NULL, *b = NULL;
+    sm2_key_generate(&a);
+    sm2_key_generate(&b);
+    uint8_t msg[1024], rs[64];
+    memset(msg, 7, sizeof msg);
+    struct buf ct = BUF_INIT(1 << 20), pt = BUF_INIT(1 << 20), answer = BUF_INIT(1 << 20);
+    sm2_sign(a, NULL, 0, msg, 300, rs);
+    sm2_encrypt(b, msg, 256, &ct);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
+    long n = 0;
+    double used;
+    do {
+        sm2_verify(a, NULL, 0, msg, 300, rs);            /* envelope signature */
+        buf_reset(&pt);
+        sm2_decrypt(b, ct.data, ct.len, 0, &pt);          /* business data */
+        sm2_verify(a, NULL, 0, msg, 300, rs);            /* trusted token */
+        buf_reset(&answer);
+        sm2_encrypt(a, msg, sizeof msg, &answer);        /* the answer */
+        uint8_t rs2[64];
+        sm2_sign(b, NULL, 0, msg, 300, rs2);              /* its signature */
+        n++;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+        used = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    } while (used < secs);
+    buf_release(&ct);
+    buf_release(&pt);
+    buf_release(&answer);
+    sm2_key_free(a);
+    sm2_key_free(b);
+    return used / (double)n;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    static char buf[65536];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.threads = 4, .seconds = 5, .label = ""};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--url"))
+            o.url = v;
+        else if (!strcmp(k, "--ca"))
+            o.ca = v;
+        else if (!strcmp(k, "--app"))
+            o.app = v;
+        else if (!strcmp(k, "--key"))
+            o.keyfile = v;
+        else if (!strcmp(k, "--node-pub"))
+            o.node_pub = v;
+        else if (!strcmp(k, "--endpoint"))
+            o.endpoint = v;
+        else if (!strcmp(k, "--body"))
+            o.body = v;
+        else if (!strcmp(k, "--label"))
+            o.label = v;
+        else if (!strcmp(k, "--threads"))
+            o.threads = (int)strtol(v, NULL, 10);
+        else if (!strcmp(k, "--seconds"))
+            o.seconds = strtod(v, NULL);
+        else if (!strcmp(k, "--pid") && o.npids < MAX_PIDS) {
+            const char *eq = strchr(v, '=');
+            if (!eq)
+                return 2;
+            o.pid_names[o.npids] = strndup(v, (size_t)(eq - v));
+            o.pids[o.npids++] = (int)strtol(eq + 1, NULL, 10);
+        } else {
+            fprintf(stderr, "bench_load: unknown option %s\n", k);
+            return 2;
+        }
+    }
+    if (!o.url || !o.app || !o.keyfile || !o.node_pub || !o.endpoint || !o.body ||
+        o.threads < 1 || o.threads > 64 || o.seconds <= 0) {
+        fprintf(stderr, "usage: bench_load --url URL --ca PEM --app ID --key FILE --node-pub HEX "
+                        "--endpoint PATH --body JSON [--threads N] [--seconds S] "
+                        "[--pid NAME=PID ...]\n");
+        return 2;
+    }
+    /* The key file is the federation's apps/<id>.json: take privateKey. */
+    char *kt = slurp(o.keyfile);
+    char *pk = kt ? strstr(kt, "\"privateKey\"") : NULL;
+    char priv[65] = "";
+    if (pk && (pk = strchr(pk + 12, '"')) != NULL)
+        snprintf(priv, sizeof priv, "%.64s", pk + 1);
+    ecert_key *key = NULL, *pub = NULL;
+    if (ecert_key_parse_private(priv, strlen(priv), &key) ||
+        ecert_key_parse_public(o.node_pub, strlen(o.node_pub), &pub)) {
+        fprintf(stderr, "bench_load: keys: %s\n", ecert_last_error());
+        return 2;
+    }
+    struct worker w[64];
+    pthread_t th[64];
+    double cpu0[MAX_PIDS];
+    for (int i = 0; i < o.npids; i++)
+        cpu0[i] = cpu_s_of(o.pids[i]);
+    double t0 = now_s();
+    for (int i = 0; i < o.threads; i++) {
+        w[i] = (struct worker){.o = &o, .key = key, .pub = pub, .cap = MAX_SAMPLES / 64,
+                               .stop_at = t0 + o.seconds};
+        w[i].lat = malloc(w[i].cap * sizeof(double));
+        pthread_create(&th[i], NULL, work, &w[i]);
+    }
+    for (int i = 0; i < o.threads; i++)
+        pthread_join(th[i], NULL);
+    double elapsed = now_s() - t0;
+    size_t total = 0;
+    long errors = 0;
+    int last_code = 0;
+    for (int i = 0; i < o.threads; i++) {
+        total += w[i].nlat;
+        errors += w[i].errors;
+        if (w[i].errors)
+            last_code = w[i].last_code;
+    }
+    double *all = malloc((total + 1) * sizeof(double));
+    size_t k = 0;
+    for (int i = 0; i < o.threads; i++) {
+        memcpy(all + k, w[i].lat, w[i].nlat * sizeof(double));
+        k += w[i].nlat;
+        free(w[i].lat);
+    }
+    qsort(all, total, sizeof(double), cmp_double);
+    char lastbuf[32] = "";
+    if (errors)
+        snprintf(lastbuf, sizeof lastbuf, ", last code %d", last_code);
+    double p50 = total ? all[total / 2] : 0, p99 = total ? all[(size_t)((double)total * 0.99)] : 0;
+    printf("%-28s %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms  (%zu ok, %ld errors%s, %d threads, "
+           "%.1f s)\n",
+           o.label, (double)total / elapsed, p50 * 1e3, p99 * 1e3, total, errors, lastbuf,
+           o.threads, elapsed);
+    double sm2 = sm2_set_cost(0.5);
+    for (int i = 0; i < o.npids; i++) {
+        double cpu = cpu_s_of(o.pids[i]) - cpu0[i];
+        double per = total ? cpu / (double)total : 0;
+        printf("    server %-10s CPU %7.3f ms/request", o.pid_names[i], per * 1e3);
+        if (i == 0)
+            printf("   (one SM2 set: %.3f ms; non-SM2 share %.1f%%)", sm2 * 1e3,
+                   per > 0 ? 100.0 * (1.0 - sm2 / per) : 0.0);
+        printf("\n");
+    }
+    free(all);
+    ecert_key_free(key);
+    ecert_key_free(pub);
+    return total > 0 ? 0 : 1;
+}

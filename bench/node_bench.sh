@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# End-to-end benchmarks on a real local federation (make bench):
+#   - one province: cert/info/by-id on a certificate it holds;
+#   - the region: cert/search at one province (fan-out to the four, via the hub);
+#   - cross-province: cert/info/by-id for another province's certificate (via the hub).
+# Each line: requests/s, p50/p99, and the CPU time per request of each server on
+# the path, next to the CPU time of one request's SM2 operations (same run).
+set -euo pipefail
+BUILD=${1:-build}
+SECONDS_PER=${BENCH_SECONDS:-5}
+THREADS=${BENCH_THREADS:-4}
+ECERT="$BUILD/ecert"; ECERTD="$BUILD/ecertd"; LOAD="$BUILD/bench/bench_load"
+tmp=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
+trap cleanup EXIT
+base=$((30000 + RANDOM % 20000))
+"$ECERT" federation init "$tmp/fed" --base-port "$base" >/dev/null
+declare -A PID
+for n in YRD-HUB YRD-SH YRD-JS YRD-ZJ YRD-AH YRD-TRUST; do
+  "$ECERTD" --config "$tmp/fed/$n/node.ini" 2>"$tmp/$n.log" &
+  pids+=($!); PID[$n]=$!
+done
+# JSON and HTTPS from Node.js (present on every machine this project supports).
+q() { node -e "const d=require('$tmp/fed/federation.json');console.log(($1))"; }
+node -e "
+const https=require('https'),fs=require('fs');const d=require('$tmp/fed/federation.json');
+const ca=fs.readFileSync('$tmp/fed/ca.pem');let left=d.nodes.length,tries=0;
+function poll(n){https.get(n.url+'/healthz',{ca},r=>{r.resume();if(r.statusCode==200){if(--left==0)process.exit(0)}else setTimeout(()=>poll(n),100)}).on('error',()=>{if(++tries>400)process.exit(1);setTimeout(()=>poll(n),100)})}
+d.nodes.forEach(poll);"
+TRUST_URL=$(q "d.nodes.find(n=>n.id=='YRD-TRUST').url"); TRUST_PUB=$(q "d.nodes.find(n=>n.id=='YRD-TRUST').publicKey")
+JS_URL=$(q "d.nodes.find(n=>n.id=='YRD-JS').url"); JS_PUB=$(q "d.nodes.find(n=>n.id=='YRD-JS').publicKey")
+APP=$(q "d.apps.find(a=>a.province=='YRD-JS').appId")
+# A person holding certificates in Jiangsu and elsewhere.
+HOLDER=$(q "d.holders.find(h=>h.type=='111'&&h.certificates.some(c=>c.province=='YRD-JS'&&c.status=='valid')).code")
+LOCAL_ID=$(q "d.holders.find(h=>h.code=='$HOLDER').certificates.find(c=>c.province=='YRD-JS'&&c.status=='valid').id")
+LOCAL_TYPE=$(q "d.holders.find(h=>h.code=='$HOLDER').certificates.find(c=>c.province=='YRD-JS'&&c.status=='valid').typeCode")
+REMOTE=$(q "JSON.stringify(d.holders.find(h=>h.code=='$HOLDER').certificates.find(c=>c.province!='YRD-JS'&&c.status=='valid'))")
+REMOTE_ID=$(node -e "console.log(($REMOTE).id)"); REMOTE_TYPE=$(node -e "console.log(($REMOTE).typeCode)")
+REMOTE_PROV=$(node -e "console.log(($REMOTE).province)")
+scene_for() { q "d.scenes.find(s=>s.types.includes('$1')).itemCode"; }
+E=$(printf %s "$HOLDER" | "$ECERT" sm2 encrypt --pub "$TRUST_PUB")
+T=$("$ECERT" call "$TRUST_URL" trust/token/person --app "$APP" --key "@$tmp/fed/apps/$APP.json" \
+     --node-pub "$TRUST_PUB" --ca "$tmp/fed/ca.pem" \
+     '{"transactionId":"B1","authType":"2","name":"bench","idType":"1","idNo":"'"$E"'"}' |
+     node -e "let s='';process.stdin.on('data',c=>s+=c).on('end',()=>console.log(JSON.parse(s).trustedToken))")
+P='"UseFor":"bench","itemName":"bench","itemOrg":"bench","operator":"bench","bizNum":"B1"'
+run() { # label endpoint body pid-args...
+  local label=$1 ep=$2 body=$3; shift 3
+  "$LOAD" --url "$JS_URL" --ca "$tmp/fed/ca.pem" --app "$APP" --key "$tmp/fed/apps/$APP.json" \
+    --node-pub "$JS_PUB" --endpoint "$ep" --body "$body" --threads "$THREADS" \
+    --seconds "$SECONDS_PER" --label "$label" "$@"
+}
+echo "end-to-end, one client process with $THREADS threads, ${SECONDS_PER} s each (2 cores shared by clients and servers):"
+run "by-id, local (JS)" cert/info/by-id \
+  '{"CertificateID":"'"$LOCAL_ID"'","trustedToken":"'"$T"'","itemCode":"'"$(scene_for "$LOCAL_TYPE")"'",'"$P"'}' \
+  --pid "YRD-JS=${PID[YRD-JS]}"
+run "search, 4 provinces via hub" cert/search \
+  '{"trustedToken":"'"$T"'","itemCode":"'"$(scene_for "$LOCAL_TYPE")"'",'"$P"'}' \
+  --pid "YRD-JS=${PID[YRD-JS]}" --pid "YRD-HUB=${PID[YRD-HUB]}" --pid "YRD-SH=${PID[YRD-SH]}" \
+  --pid "YRD-ZJ=${PID[YRD-ZJ]}" --pid "YRD-AH=${PID[YRD-AH]}"
+run "by-id, $REMOTE_PROV via hub" cert/info/by-id \
+  '{"CertificateID":"'"$REMOTE_ID"'","trustedToken":"'"$T"'","itemCode":"'"$(scene_for "$REMOTE_TYPE")"'",'"$P"'}' \
+  --pid "YRD-JS=${PID[YRD-JS]}" --pid "YRD-HUB=${PID[YRD-HUB]}" --pid "$REMOTE_PROV=${PID[$REMOTE_PROV]}"
