@@ -544,73 +544,111 @@ static bool healthy(struct http_client *hc, const char *url)
     return st == ECERT_OK && status == 200;
 }
 
+static const char *node_field(json_t *fed, const char *id, const char *field)
+{
+    size_t i;
+    json_t *n;
+    json_array_foreach(json_object_get(fed, "nodes"), i, n) {
+        if (strcmp(json_string_value(json_object_get(n, "id")), id) == 0)
+            return json_string_value(json_object_get(n, field));
+    }
+    return "";
+}
+
+static const char *app_of(json_t *fed, const char *province)
+{
+    size_t i;
+    json_t *a;
+    json_array_foreach(json_object_get(fed, "apps"), i, a) {
+        if (strcmp(json_string_value(json_object_get(a, "province")), province) == 0)
+            return json_string_value(json_object_get(a, "appId"));
+    }
+    return "";
+}
+
+/* The walkthrough a newcomer can paste: a window in Jiangsu serves a person
+ * whose certificates were issued in all four provinces. */
 static void print_walkthrough(const char *dir, json_t *fed)
 {
-    json_t *nodes = json_object_get(fed, "nodes"), *apps = json_object_get(fed, "apps");
-    const char *trust_url = "", *trust_pub = "", *js_url = "", *js_pub = "";
     size_t i;
     json_t *n;
     printf("\nnodes:\n");
-    json_array_foreach(nodes, i, n) {
-        const char *id = json_string_value(json_object_get(n, "id"));
-        printf("  %-10s %-9s %s\n", id, json_string_value(json_object_get(n, "role")),
+    json_array_foreach(json_object_get(fed, "nodes"), i, n)
+        printf("  %-10s %-9s %s\n", json_string_value(json_object_get(n, "id")),
+               json_string_value(json_object_get(n, "role")),
                json_string_value(json_object_get(n, "url")));
-        if (strcmp(id, "YRD-TRUST") == 0) {
-            trust_url = json_string_value(json_object_get(n, "url"));
-            trust_pub = json_string_value(json_object_get(n, "publicKey"));
-        } else if (strcmp(id, "YRD-JS") == 0) {
-            js_url = json_string_value(json_object_get(n, "url"));
-            js_pub = json_string_value(json_object_get(n, "publicKey"));
-        }
-    }
     printf("\ndemo apps (keys in %s/apps/<appId>.json):\n", dir);
-    const char *js_app = "";
-    json_array_foreach(apps, i, n) {
-        const char *prov = json_string_value(json_object_get(n, "province"));
-        printf("  %-12s %-8s %s\n", json_string_value(json_object_get(n, "appId")), prov,
+    json_array_foreach(json_object_get(fed, "apps"), i, n)
+        printf("  %-12s %-8s %s\n", json_string_value(json_object_get(n, "appId")),
+               json_string_value(json_object_get(n, "province")),
                json_string_value(json_object_get(n, "corpName")));
-        if (strcmp(prov, "YRD-JS") == 0)
-            js_app = json_string_value(json_object_get(n, "appId"));
-    }
-    /* A person with a certificate in Jiangsu, and a scene that allows its
-     * type, for the example. */
-    const char *holder = "", *hname = "", *item = "", *item_name = "";
-    json_t *h;
-    json_array_foreach(json_object_get(fed, "holders"), i, h) {
+    /* A person with a valid Shanghai certificate, and the scene that allows
+     * the most of their types. */
+    json_t *person = NULL;
+    const char *sh_id = "", *sh_type = "";
+    json_array_foreach(json_object_get(fed, "holders"), i, n) {
         size_t k;
         json_t *c;
-        if (strcmp(json_string_value(json_object_get(h, "type")), "111") != 0)
+        if (person || strcmp(json_string_value(json_object_get(n, "type")), "111") != 0)
             continue;
-        json_array_foreach(json_object_get(h, "certificates"), k, c) {
-            const char *type = json_string_value(json_object_get(c, "typeCode"));
-            if (holder[0] ||
-                strcmp(json_string_value(json_object_get(c, "province")), "YRD-JS") != 0 ||
-                strcmp(json_string_value(json_object_get(c, "status")), "valid") != 0)
-                continue;
-            for (size_t s = 0; s < sample_nscenes && !holder[0]; s++)
-                for (size_t t = 0; t < sample_scenes[s].ntypes; t++)
-                    if (strcmp(sample_scenes[s].types[t], type) == 0) {
-                        holder = json_string_value(json_object_get(h, "code"));
-                        hname = json_string_value(json_object_get(h, "name"));
-                        item = sample_scenes[s].item_code;
-                        item_name = sample_scenes[s].item_name;
-                        break;
-                    }
+        json_array_foreach(json_object_get(n, "certificates"), k, c) {
+            if (!person &&
+                strcmp(json_string_value(json_object_get(c, "province")), "YRD-SH") == 0 &&
+                strcmp(json_string_value(json_object_get(c, "status")), "valid") == 0) {
+                person = n;
+                sh_id = json_string_value(json_object_get(c, "id"));
+                sh_type = json_string_value(json_object_get(c, "typeCode"));
+            }
         }
     }
-    printf("\ntry it (a window in Jiangsu serves %s):\n"
-           "  E=$(printf %%s '%s' | ecert sm2 encrypt --pub %s)\n"
-           "  T=$(ecert call %s trust/token/person --app %s --key @%s/apps/%s.json \\\n"
-           "        --node-pub %s --ca %s/ca.pem \\\n"
-           "        '{\"transactionId\":\"T0001\",\"authType\":\"2\",\"name\":\"%s\","
-           "\"idType\":\"1\",\"idNo\":\"'$E'\"}' | sed 's/.*\"trustedToken\":\"\\([^\"]*\\)\".*/\\1/')\n"
-           "  ecert call %s cert/search --app %s --key @%s/apps/%s.json \\\n"
-           "        --node-pub %s --ca %s/ca.pem \\\n"
-           "        '{\"trustedToken\":\"'$T'\",\"UseFor\":\"业务办理\",\"itemName\":\"%s\","
-           "\"itemCode\":\"%s\",\"itemOrg\":\"苏州市政务服务中心\",\"operator\":\"王五\","
-           "\"bizNum\":\"B0001\"}'\n\n",
-           hname, holder, trust_pub, trust_url, js_app, dir, js_app, trust_pub, dir, hname,
-           js_url, js_app, dir, js_app, js_pub, dir, item_name, item);
+    if (!person)
+        return;
+    const char *sh_scene = "", *wide_scene = "";
+    size_t best = 0;
+    for (size_t s = 0; s < sample_nscenes; s++) {
+        for (size_t t = 0; t < sample_scenes[s].ntypes; t++)
+            if (!sh_scene[0] && strcmp(sample_scenes[s].types[t], sh_type) == 0)
+                sh_scene = sample_scenes[s].item_code;
+        if (sample_scenes[s].ntypes > best) {
+            best = sample_scenes[s].ntypes;
+            wide_scene = sample_scenes[s].item_code;
+        }
+    }
+    const char *trust_pub = node_field(fed, "YRD-TRUST", "publicKey");
+    const char *js_app = app_of(fed, "YRD-JS"), *zj_app = app_of(fed, "YRD-ZJ");
+    printf("\nwalkthrough — a window in Jiangsu serves %s (paste line by line; ecert is on PATH\n"
+           "under make run; P holds the purpose fields every sharing call carries):\n\n",
+           json_string_value(json_object_get(person, "name")));
+    printf("  D=%s; CA=\"--ca $D/ca.pem\"\n", dir);
+    printf("  P='\"UseFor\":\"业务办理\",\"itemName\":\"业务办理\",\"itemOrg\":\"苏州市政务服务中心\","
+           "\"operator\":\"王五\",\"bizNum\":\"B0001\"'\n");
+    printf("  JS=\"%s --app %s --key @$D/apps/%s.json --node-pub %s $CA\"\n",
+           node_field(fed, "YRD-JS", "url"), js_app, js_app, node_field(fed, "YRD-JS", "publicKey"));
+    printf("  ZJ=\"%s --app %s --key @$D/apps/%s.json --node-pub %s $CA\"\n",
+           node_field(fed, "YRD-ZJ", "url"), zj_app, zj_app, node_field(fed, "YRD-ZJ", "publicKey"));
+    printf("\n  # 1. a trusted token: the window read the ID card (authType 2); idNo goes\n"
+           "  #    SM2-encrypted to the trust node\n");
+    printf("  E=$(printf %%s %s | ecert sm2 encrypt --pub %s)\n",
+           json_string_value(json_object_get(person, "code")), trust_pub);
+    printf("  T=$(ecert call %s trust/token/person --app %s --key @$D/apps/%s.json --node-pub %s "
+           "$CA \\\n     '{\"transactionId\":\"T1\",\"authType\":\"2\",\"name\":\"%s\",\"idType\":\"1\","
+           "\"idNo\":\"'$E'\"}'"
+           " | sed 's/.*\"trustedToken\":\"\\([^\"]*\\)\".*/\\1/')\n",
+           node_field(fed, "YRD-TRUST", "url"), js_app, js_app, trust_pub,
+           json_string_value(json_object_get(person, "name")));
+    printf("\n  # 2. search the whole region from Jiangsu (the hub fans out to the four provinces)\n");
+    printf("  ecert call $JS cert/search '{\"trustedToken\":\"'$T'\",\"itemCode\":\"%s\",'\"$P\"'}'\n",
+           wide_scene);
+    printf("\n  # 3. download a certificate issued in Shanghai, from Jiangsu\n");
+    printf("  ecert call $JS cert/file/by-id '{\"CertificateID\":\"%s\",\"trustedToken\":\"'$T'\","
+           "\"itemCode\":\"%s\",'\"$P\"'}'\n",
+           sh_id, sh_scene);
+    printf("\n  # 4. the holder shows a code (亮码) from their app in Jiangsu; a window in Zhejiang "
+           "scans it\n");
+    printf("  C=$(ecert call $JS code/issue '{\"trustedToken\":\"'$T'\"}' | "
+           "sed 's/.*\"qrcode\":\"\\([^\"]*\\)\".*/\\1/')\n");
+    printf("  ecert call $ZJ code/verify '{\"qrcode\":\"'$C'\",\"itemCode\":\"%s\",'\"$P\"'}'\n\n",
+           wide_scene);
     fflush(stdout);
 }
 
