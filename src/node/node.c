@@ -306,6 +306,11 @@ fail:
         node_log(n, "event=internal_error path=%s detail=\"%s\"", req->path, err_detail());
     respond(n, resp, st, err_detail(), nonce, &c);
     *code_out = ecert_status_wire(st);
+    /* SPEC §5 pairs 1003 with two statuses: 413 when the body is over its
+     * limit, 400 when a field inside an acceptable body is over its own. */
+    if (*code_out == ECERT_E_TOO_LONG && resp->status == 413 &&
+        req->body_len <= ENVELOPE_MAX_BODY)
+        resp->status = 400;
 done:
     json_decref(c.business);
     sm2_key_free(c.caller_pub);
