@@ -40,6 +40,7 @@ struct node_config {
     char directory_file[CONFIG_PATH_MAX]; /* signed directory JSON */
     char trust_url[256];            /* where provinces reach YRD-TRUST */
     char trust_public_key[140];     /* 04... of YRD-TRUST */
+    unsigned directory_refresh_s;   /* 60: how often nodes fetch the signed directory */
     /* [limits] */
     size_t max_body;                /* 16 MiB */
     unsigned threads;               /* 0 = cores */
@@ -54,6 +55,11 @@ struct node_config {
     unsigned token_lifetime_s;      /* 600 */
     char ca_cert[CONFIG_PATH_MAX];  /* trust CA (SM2) that issues app certificates */
     char ca_key[CONFIG_PATH_MAX];
+    /* [federation] */
+    unsigned hub_timeout_ms;        /* 10000: past it a province calls peers directly */
+    unsigned peer_timeout_ms;       /* 8000: deadline of one province-to-province call */
+    unsigned code_lifetime_s;       /* 60: holder codes (亮码) */
+    bool code_single_use;           /* true: a code is good for one verification */
     /* where the file was, for relative paths */
     char base_dir[CONFIG_PATH_MAX];
 };
