@@ -817,6 +817,7 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
     buf_release_secret(&keytext);
     buf_release(&cert);
     buf_release_secret(&key);
+    buf_release(&dir); /* parsed into n->directory; the text is not kept */
     node_log(n, "event=started role=%s listen=%s:%u", config_role_name(cfg->role), cfg->listen_ip,
              cfg->listen_port);
     *out = n;

@@ -776,7 +776,9 @@ static void test_1003_too_long(void **state)
     for (size_t i = 0; i < 512; i++)
         memcpy(name + 3 * i, "测", 3);
     name[512 * 3] = 0;
-    json_t *o = json_loads(holder_biz(tok, NULL, NULL, H.scene_ok, "C1003-1"), 0, NULL);
+    char *base = holder_biz(tok, NULL, NULL, H.scene_ok, "C1003-1");
+    json_t *o = json_loads(base, 0, NULL);
+    free(base);
     assert_non_null(o);
     json_object_set_new(o, "itemName", json_string(name));
     json_decref(expect_raw(JS, JS, "cert/search", dump(o), 0));
@@ -784,7 +786,7 @@ static void test_1003_too_long(void **state)
     char longer[514];
     memset(longer, 'n', 513);
     longer[513] = 0;
-    char *base = holder_biz(tok, NULL, NULL, H.scene_ok, "C1003-2");
+    base = holder_biz(tok, NULL, NULL, H.scene_ok, "C1003-2");
     o = json_loads(base, 0, NULL);
     free(base);
     json_object_set_new(o, "itemName", json_string(longer));
