@@ -59,5 +59,6 @@ int cmd_call(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
 int cmd_federation(int argc, char **argv);
 int cmd_directory(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -27,6 +27,7 @@ static const struct command commands[] = {
     {"scene", cmd_scene, "load the scene list into the store (import)"},
     {"cert", cmd_cert, "load certificates from JSON Lines into the store (import)"},
     {"records", cmd_records, "check the usage-record hash chain (verify)"},
+    {"verify-file", cmd_verify, "verify the signatures of a signed OFD or PDF file"},
 };
 
 static void usage(FILE *f)
