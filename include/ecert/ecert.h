@@ -236,6 +236,15 @@ ECERT_API ecert_status ecert_cert_file_by_id(ecert_client *c, const char *certif
 ECERT_API ecert_status ecert_records_by_holder(ecert_client *c, const char *trusted_token,
                                                int64_t from_ms, int64_t to_ms, int *code,
                                                char **result_out, char **msg_out);
+/* 亮码, at the holder's province: a short-lived holder code for the token's
+ * holder. *result_out: {"qrcode","url","expiresIn","png"} (png: base64). */
+ECERT_API ecert_status ecert_code_issue(ecert_client *c, const char *trusted_token, int *code,
+                                        char **result_out, char **msg_out);
+/* 表7, at any province: `qrcode` (the code or its URL form) is resolved by its
+ * issuer; *result_out: {"userinfo","certificatelist","trustedToken"}. */
+ECERT_API ecert_status ecert_code_verify(ecert_client *c, const char *qrcode,
+                                         const ecert_purpose *p, int *code, char **result_out,
+                                         char **msg_out);
 /* 表8, to the trust node: binds the client's app key to its allocated appID.
  * On success *result_out holds {"code":0,"msg":…,"appCertificate":"<PEM>"}. */
 ECERT_API ecert_status ecert_trust_register(ecert_client *c, const char *app_secret,

@@ -248,6 +248,24 @@ ECERT_API ecert_status ecert_records_by_holder(ecert_client *c, const char *trus
     return call_json(c, "records/by-holder", o, code, result_out, msg_out);
 }
 
+ECERT_API ecert_status ecert_code_issue(ecert_client *c, const char *trusted_token, int *code,
+                                        char **result_out, char **msg_out)
+{
+    json_t *o = json_object();
+    put_str(o, "trustedToken", trusted_token);
+    return call_json(c, "code/issue", o, code, result_out, msg_out);
+}
+
+ECERT_API ecert_status ecert_code_verify(ecert_client *c, const char *qrcode,
+                                         const ecert_purpose *p, int *code, char **result_out,
+                                         char **msg_out)
+{
+    json_t *o = json_object();
+    put_str(o, "qrcode", qrcode);
+    put_purpose(o, p);
+    return call_json(c, "code/verify", o, code, result_out, msg_out);
+}
+
 ECERT_API ecert_status ecert_trust_register(ecert_client *c, const char *app_secret,
                                             const char *corp_name, const char *corp_code,
                                             int *code, char **result_out, char **msg_out)
