@@ -19,6 +19,7 @@
 #include "node/fields.h"
 #include "crypto/random.h"
 #include "envelope/envelope.h"
+#include "docs/verify.h"
 #include "node/federation.h"
 #include "node/holdercode.h"
 #include "node/qr.h"
@@ -525,6 +526,68 @@ static ecert_status ep_records(struct call *c)
     return put_result(c, result);
 }
 
+/* ---- 表6: verifying a certificate file ----------------------------------------*/
+
+/* Largest file accepted for verification: the body limit (16 MiB) holds its
+ * base64, so about 12 MiB of file. */
+#define VERIFY_FILE_MAX (12u << 20)
+
+/* cert/verify-file: the file itself is the input (no certificate lookup), so
+ * the scene check is on the scene alone; the call is recorded like every
+ * other. Every province can verify any file: verification needs only the
+ * file and the trust anchors. */
+static ecert_status ep_verify_file(struct call *c)
+{
+    struct usage u = {.c = c};
+    const char *entity, *format;
+    ecert_status st;
+    if ((st = fields_str(c->business, "fileEntity", true, (size_t)VERIFY_FILE_MAX * 4 / 3 + 4,
+                         &entity)) ||
+        (st = fields_str(c->business, "fileFormat", true, 8, &format)) ||
+        (st = fields_purpose(c->business, &u.p)))
+        return st;
+    enum doc_format fmt;
+    if ((st = doc_format_from_name(format, &fmt)))
+        return st;
+    size_t elen = strlen(entity), flen = 0;
+    uint8_t *file = arena_alloc(c->arena, BASE64_DECODED_MAX(elen) + 1);
+    if (!file)
+        return ECERT_E_TOO_LONG;
+    if ((st = base64_decode(entity, elen, file, BASE64_DECODED_MAX(elen), &flen, BASE64_SKIP_WS)))
+        return err_wrap(st, "fileEntity");
+    struct scene sc;
+    st = store_scene_get(c->node->store, c->arena, u.p.item_code, &sc);
+    if (st == ECERT_E_NOT_FOUND)
+        return record(&u, err_set(ECERT_E_SCENE, "itemCode '%.64s' is not a published scene",
+                                  u.p.item_code));
+    if (st)
+        return st;
+    struct verify_options opts = {0};
+    struct verify_result vr = {0};
+    st = docs_verify(file, flen, fmt, &opts, &vr);
+    /* A file that cannot be read as its format is a negative verdict, not an
+     * error of the call: the answer says why. */
+    if (st && st != ECERT_E_INTERNAL && st != ECERT_E_NOMEM) {
+        verify_result_free(&vr);
+        memset(&vr, 0, sizeof vr);
+        char why[VERIFY_TEXT];
+        snprintf(why, sizeof why, "unreadable %s: %s", format, err_detail());
+        verify_set_reason(&vr, why);
+        st = ECERT_OK;
+    }
+    if (st) {
+        verify_result_free(&vr);
+        return st;
+    }
+    if ((st = record(&u, ECERT_OK))) {
+        verify_result_free(&vr);
+        return st;
+    }
+    st = verify_result_json(&vr, &c->result);
+    verify_result_free(&vr);
+    return st;
+}
+
 /* ---- holder codes (亮码, SPEC §6; 表7) ----------------------------------------*/
 
 /* code/issue: the holder's app, holding the holder's token, gets a short-lived
@@ -684,6 +747,7 @@ static const struct endpoint endpoints[] = {
     {"cert/info/by-id", ROLE_PROVINCE, ep_info_by_id, 0},
     {"cert/info/by-holder", ROLE_PROVINCE, ep_info_by_holder, 0},
     {"records/by-holder", ROLE_PROVINCE, ep_records, 0},
+    {"cert/verify-file", ROLE_PROVINCE, ep_verify_file, 0},
     {"code/issue", ROLE_PROVINCE, ep_code_issue, 0},
     {"code/verify", ROLE_PROVINCE, ep_code_verify, 0},
     {"code/resolve", ROLE_PROVINCE, ep_code_resolve, EP_NODE_ONLY},
