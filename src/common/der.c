@@ -40,7 +40,7 @@ ecert_status der_next(struct der *r, uint8_t *tag, struct der *content)
 
 ecert_status der_expect(struct der *r, uint8_t tag, struct der *content)
 {
-    uint8_t t;
+    uint8_t t = 0;
     ecert_status st = der_next(r, &t, content);
     if (st)
         return st;

@@ -508,12 +508,12 @@ static ecert_status ep_records(struct call *c)
         char when[40];
         iso_time(r->time_ms, when);
         json_array_append_new(
-            list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i}", "time", when,
+            list, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:s}", "time", when,
                             "CertificateID", r->cert_id, "interface", r->interface, "appId",
                             r->app_id, "requesterNode", r->requester_node, "UseFor", r->use_for,
                             "itemCode", r->item_code, "itemName", r->item_name, "itemOrg",
                             r->item_org, "operator", r->operator_name, "bizNum", r->biz_num,
-                            "result", r->result));
+                            "result", r->result, "keptBy", c->node->cfg.id));
     }
     json_t *result = json_object();
     if ((st = fan_out(c, list, result))) {
