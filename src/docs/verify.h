@@ -71,6 +71,7 @@ struct verify_signature {
     enum verify_trust trust;
     char reason[VERIFY_TEXT]; /* first failure, "" when this signature is good */
     char note[VERIFY_TEXT];   /* tolerated oddity worth reporting, else "" */
+    char sign_reason[VERIFY_TEXT]; /* the reason the signer stated (PDF /Reason), else "" */
 };
 
 struct verify_result {
