@@ -11,7 +11,7 @@ packages=(
   libssl-dev libjansson-dev libcmocka-dev
   libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev
   libzip-dev libxml2-dev libqrencode-dev libzbar-dev libinih-dev
-  sqlite3 nodejs npm
+  sqlite3 nodejs npm poppler-utils
 )
 
 missing=()

@@ -2885,8 +2885,6 @@ static void sig_record_base(struct verify_signature *vs, const struct pdf_sig *s
     snprintf(vs->format, sizeof vs->format, "PDF %s", s->sub_filter[0] ? s->sub_filter : "?");
     snprintf(vs->signing_time, sizeof vs->signing_time, "%s", s->m);
     snprintf(vs->sign_reason, sizeof vs->sign_reason, "%s", s->reason);
-    if (s->name[0])
-        snprintf(vs->seal_name, sizeof vs->seal_name, "%s", s->name);
 }
 
 /* Coverage and later changes of signature `idx` (of list->n, in signed-end
