@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "docs/ofd_verify.h"
+#include "docs/pdf.h"
 
 #define VERIFY_MAX_SIGS 64
 
@@ -159,7 +160,7 @@ ecert_status docs_verify(const uint8_t *file, size_t len, enum doc_format format
         st = ofd_verify(file, len, opts, out);
         break;
     case DOC_FORMAT_PDF:
-        st = err_set(ECERT_E_MALFORMED, "PDF verification is not available in this build");
+        st = pdf_verify(file, len, opts, out);
         break;
     default:
         st = err_set(ECERT_E_MALFORMED, "neither an OFD (ZIP) nor a PDF file");
