@@ -6,8 +6,9 @@
  *
  * --config reads node.ini with config_load(), the same validating reader
  * ecertd uses, so the store an operator loads is the one the daemon opens
- * ([store] driver, path relative to the file, pool). --db names an SQLite
- * file directly, for tools and tests that have no node.ini.
+ * ([store] driver, path relative to the file, pool, dsn). --db names an
+ * SQLite file, or a PostgreSQL database by its URI (postgresql://...),
+ * directly, for tools and tests that have no node.ini.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +28,11 @@ int cli_store_open(const char *what, const char *config, const char *db, struct 
         return cli_usage_error("%s: give --config or --db, not both", what);
     if (!config && !db)
         return cli_usage_error("%s: --config FILE or --db PATH is required", what);
-    struct store_config cfg = {"sqlite", db, CLI_POOL};
+    struct store_config cfg = {"sqlite", db, CLI_POOL, NULL};
+    if (db && (strncmp(db, "postgresql://", 13) == 0 || strncmp(db, "postgres://", 11) == 0)) {
+        cfg.driver = "postgres";
+        cfg.dsn = db;
+    }
     struct node_config *nc = NULL;
     if (config) {
         /* struct node_config is a few KiB of paths: not for the stack. */
@@ -41,6 +46,7 @@ int cli_store_open(const char *what, const char *config, const char *db, struct 
         }
         cfg.driver = nc->store_driver;
         cfg.path = nc->store_path;
+        cfg.dsn = nc->store_dsn;
     }
     ecert_status st = store_open(&cfg, out);
     free(nc);

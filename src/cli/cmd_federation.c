@@ -13,6 +13,11 @@
  *   apps/<appId>.json        each demo app's key pair (use as --key @FILE)
  *   <node>/node.ini          per node: config, node.key, tls.pem, tls.key,
  *                            store.db (and, for the trust node, app-ca.*)
+ *
+ * With --store postgres the stores live in one PostgreSQL database instead:
+ * one schema per node (yrd_sh, yrd_trust, ...; with --pg-schema-prefix P,
+ * P + that), named by each node.ini's dsn through libpq's options
+ * (-csearch_path=SCHEMA); the store creates the schema when it opens.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +52,7 @@
 
 static const char usage_federation[] =
     "usage: ecert federation init DIR [--base-port N]\n"
+    "                             [--store postgres --pg-dsn DSN [--pg-schema-prefix P]]\n"
     "       ecert federation run DIR\n"
     "\n"
     "init  writes a complete local federation into DIR: the hub, the trust node and\n"
@@ -55,6 +61,9 @@ static const char usage_federation[] =
     "      default N = 8440), a development PKI chained to DIR/ca.pem, SQLite stores with\n"
     "      the shared catalog, the scene list, sample holders and certificates, and one\n"
     "      registered demo app per province. DIR must not hold a federation already.\n"
+    "      --store postgres: the stores go to the PostgreSQL database DSN (a libpq\n"
+    "      connection string or postgresql:// URI), one schema per node (P + yrd_sh,\n"
+    "      P + yrd_trust, ...; P is [a-z0-9_], default empty).\n"
     "run   starts every node of DIR (ecertd) in the foreground and prints how to call\n"
     "      them; Ctrl-C (SIGINT) or SIGTERM stops them all.\n";
 
@@ -68,6 +77,52 @@ struct fed_node {
     char url[64];
     int port;
 };
+
+/* Where the stores go: SQLite files (dsn NULL), or schemas of one PostgreSQL
+ * database. */
+struct fed_store {
+    const char *dsn;
+    const char *prefix;
+};
+
+/* The node's DSN: the federation's, with the node's schema first in the
+ * search_path (libpq's options parameter, in the DSN's own syntax). */
+static ecert_status node_dsn(const struct fed_store *fs, const char *node_id, char *out,
+                             size_t cap)
+{
+    char schema[64];
+    size_t n = (size_t)snprintf(schema, sizeof schema, "%s%s", fs->prefix, node_id);
+    if (n >= sizeof schema)
+        return err_set(ECERT_E_TOO_LONG, "schema name too long");
+    for (char *p = schema; *p; p++)
+        *p = *p == '-' ? '_' : (char)((*p >= 'A' && *p <= 'Z') ? *p - 'A' + 'a' : *p);
+    bool uri =
+        strncmp(fs->dsn, "postgresql://", 13) == 0 || strncmp(fs->dsn, "postgres://", 11) == 0;
+    if (uri)
+        n = (size_t)snprintf(out, cap, "%s%soptions=-csearch_path%%3D%s", fs->dsn,
+                             strchr(fs->dsn, '?') ? "&" : "?", schema);
+    else
+        n = (size_t)snprintf(out, cap, "%s options='-csearch_path=%s'", fs->dsn, schema);
+    if (n >= cap)
+        return err_set(ECERT_E_TOO_LONG, "--pg-dsn too long");
+    return ECERT_OK;
+}
+
+static ecert_status open_node_store(const char *dir, const char *node_id,
+                                    const struct fed_store *fs, struct store **s)
+{
+    char path[FED_PATH_MAX], dsn[FED_PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s/store.db", dir, node_id);
+    struct store_config sc = {"sqlite", path, 1, NULL};
+    if (fs->dsn) {
+        ecert_status st = node_dsn(fs, node_id, dsn, sizeof dsn);
+        if (st)
+            return st;
+        sc.driver = "postgres";
+        sc.dsn = dsn;
+    }
+    return store_open(&sc, s);
+}
 
 /* ---- files ----------------------------------------------------------------*/
 
@@ -136,9 +191,18 @@ static ecert_status write_json(const char *dir, const char *name, json_t *o, int
 /* ---- init -----------------------------------------------------------------*/
 
 static ecert_status write_node_ini(const char *dir, const struct fed_node *nd,
-                                   const char *trust_pub, const char *trust_url)
+                                   const char *trust_pub, const char *trust_url,
+                                   const struct fed_store *fs)
 {
     struct buf ini = BUF_INIT(1 << 16);
+    char store[FED_PATH_MAX + 64] = "driver = sqlite\npath = store.db\n";
+    if (fs->dsn) {
+        char dsn[FED_PATH_MAX];
+        ecert_status dst = node_dsn(fs, nd->id, dsn, sizeof dsn);
+        if (dst)
+            return dst;
+        snprintf(store, sizeof store, "driver = postgres\ndsn = %s\n", dsn);
+    }
     ecert_status st = buf_printf(&ini,
                                  "# ecertd configuration of %s (written by ecert federation init)\n"
                                  "[node]\n"
@@ -153,11 +217,11 @@ static ecert_status write_node_ini(const char *dir, const struct fed_node *nd,
                         "listen = 127.0.0.1:%d\n"
                         "public_url = %s\n"
                         "\n[tls]\ncert = tls.pem\nkey = tls.key\nca = ../ca.pem\n"
-                        "\n[store]\ndriver = sqlite\npath = store.db\n"
+                        "\n[store]\n%s"
                         "\n[directory]\nfile = ../directory.json\n"
                         "trust_url = %s\ntrust_public_key = %s\n"
                         "\n[limits]\ntimestamp_window_s = 300\napp_cache_s = 60\n",
-                        nd->port, nd->url,
+                        nd->port, nd->url, store,
                         trust_url, trust_pub);
     if (!st && strcmp(nd->role, "trust") == 0)
         st = buf_append_str(&ini, "\n[trust]\ntoken_lifetime_s = 600\n"
@@ -213,15 +277,13 @@ static ecert_status put_cert(struct store *s, json_t *c)
     return st;
 }
 
-static ecert_status init_province_store(const char *dir, const struct fed_node *nd, json_t *certs)
+static ecert_status init_province_store(const char *dir, const struct fed_node *nd, json_t *certs,
+                                        const struct fed_store *fs)
 {
-    char path[FED_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s/store.db", dir, nd->id);
     struct store *s = NULL;
-    struct store_config sc = {"sqlite", path, 1};
     /* The catalog and the scene list arrive with the signed directory, which
      * the province applies when it starts (node.c: apply_lists). */
-    ecert_status st = store_open(&sc, &s);
+    ecert_status st = open_node_store(dir, nd->id, fs, &s);
     size_t i;
     json_t *c;
     json_array_foreach(certs, i, c) {
@@ -237,16 +299,15 @@ static ecert_status init_province_store(const char *dir, const struct fed_node *
 /* A demo app per province, allocated and registered as an operator and the
  * app itself would (表8), directly in the trust store. */
 static ecert_status init_apps(const char *dir, struct fed_node *trust, const char *app_ca_pem,
-                              const struct sm2_key *app_ca_key, json_t *apps)
+                              const struct sm2_key *app_ca_key, json_t *apps,
+                              const struct fed_store *fs)
 {
-    char path[FED_PATH_MAX], appdir[FED_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s/store.db", dir, trust->id);
+    char appdir[FED_PATH_MAX];
     snprintf(appdir, sizeof appdir, "%s/apps", dir);
     struct store *s = NULL;
-    struct store_config sc = {"sqlite", path, 1};
     ecert_status st = mkdirs(appdir);
     if (!st)
-        st = store_open(&sc, &s);
+        st = open_node_store(dir, trust->id, fs, &s);
     for (int p = 0; !st && p < 4; p++) {
         const struct sample_province *prov = &sample_provinces[p];
         char corp_name[128], corp_code[IDS_CODE_LEN + 1];
@@ -307,8 +368,12 @@ static ecert_status init_apps(const char *dir, struct fed_node *trust, const cha
 
 static int federation_init(int argc, char **argv)
 {
-    struct cli_opt opts[] = {{"--base-port", true, NULL}, {"--help", false, NULL}};
-    size_t nopts = 2;
+    struct cli_opt opts[] = {{"--base-port", true, NULL},
+                             {"--help", false, NULL},
+                             {"--store", true, NULL},
+                             {"--pg-dsn", true, NULL},
+                             {"--pg-schema-prefix", true, NULL}};
+    size_t nopts = sizeof opts / sizeof opts[0];
     const char *dir = NULL;
     int i = 1;
     while (i < argc) {
@@ -336,6 +401,26 @@ static int federation_init(int argc, char **argv)
         if (*end || base < 1024 || base > 65535 - 5)
             return cli_usage_error("federation init: --base-port wants 1024..65530");
     }
+    const char *store_kind = cli_opt(opts, nopts, "--store");
+    struct fed_store fs = {cli_opt(opts, nopts, "--pg-dsn"),
+                           cli_opt(opts, nopts, "--pg-schema-prefix")};
+    if (store_kind && strcmp(store_kind, "sqlite") != 0 && strcmp(store_kind, "postgres") != 0)
+        return cli_usage_error("federation init: --store wants sqlite or postgres");
+    bool pg = store_kind && strcmp(store_kind, "postgres") == 0;
+    if (pg != (fs.dsn != NULL))
+        return cli_usage_error("federation init: --store postgres and --pg-dsn go together");
+    if (fs.prefix && !pg)
+        return cli_usage_error("federation init: --pg-schema-prefix needs --store postgres");
+    if (!fs.prefix)
+        fs.prefix = "";
+    /* The DSN is written into each node.ini: one line, and a prefix that
+     * makes a plain lower-case schema name. */
+    for (const char *p = fs.dsn; p && *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            return cli_usage_error("federation init: --pg-dsn holds control characters");
+    size_t plen = strlen(fs.prefix);
+    if (plen > 32 || strspn(fs.prefix, "abcdefghijklmnopqrstuvwxyz0123456789_") != plen)
+        return cli_usage_error("federation init: --pg-schema-prefix wants up to 32 of a-z 0-9 _");
     char probe[FED_PATH_MAX];
     snprintf(probe, sizeof probe, "%s/federation.json", dir);
     if (access(probe, F_OK) == 0)
@@ -457,15 +542,15 @@ static int federation_init(int argc, char **argv)
         st = write_file(dir, "directory.json", dir_doc.data, dir_doc.len, 0);
     buf_release(&dir_doc);
     for (size_t k = 0; !st && k < nn; k++)
-        st = write_node_ini(dir, &nodes[k], trust_pub, trust->url);
+        st = write_node_ini(dir, &nodes[k], trust_pub, trust->url, &fs);
     /* Stores: sample certificates in the provinces, demo apps at the trust. */
     if (!st)
         st = sample_holders(&certs, &holders);
     for (size_t k = 0; !st && k < nn; k++)
         if (nodes[k].prov)
-            st = init_province_store(dir, &nodes[k], certs);
+            st = init_province_store(dir, &nodes[k], certs, &fs);
     if (!st)
-        st = init_apps(dir, trust, (const char *)app_ca.data, app_ca_key, apps);
+        st = init_apps(dir, trust, (const char *)app_ca.data, app_ca_key, apps, &fs);
     if (!st) {
         json_t *scenes = json_array();
         for (size_t k = 0; k < sample_nscenes; k++) {

@@ -15,14 +15,15 @@ int cmd_cert(int argc, char **argv);
 int cmd_records(int argc, char **argv);
 
 /* Opens the store named by `config` (node.ini: its [store] section) or by
- * `db` (an SQLite file path); exactly one of them must be given. `what`
- * prefixes error messages ("cert import"). Returns EXIT_OK, or EXIT_USAGE
- * after printing one line on stderr. */
+ * `db` (an SQLite file path or a postgresql:// URI); exactly one of them must
+ * be given. `what` prefixes error messages ("cert import"). Returns EXIT_OK,
+ * or EXIT_USAGE after printing one line on stderr. */
 int cli_store_open(const char *what, const char *config, const char *db, struct store **out);
 
 /* Help text shared by the commands for --config / --db. */
 #define CLI_STORE_OPTIONS_HELP                                                                     \
-    "  --config FILE   the node's node.ini; its [store] section names the database\n"            \
-    "  --db PATH       the SQLite database file itself (instead of --config)\n"
+    "  --config FILE   the node's node.ini; its [store] section names the database\n"              \
+    "  --db PATH       the SQLite database file itself, or a PostgreSQL URI\n"                     \
+    "                  (postgresql://...), instead of --config\n"
 
 #endif

@@ -75,7 +75,7 @@ int cmd_trust(int argc, char **argv)
         return cli_usage_error("trust app allocate: %s is a %s node, not the trust node", config,
                                config_role_name(cfg.role));
     struct store *store = NULL;
-    struct store_config sc = {cfg.store_driver, cfg.store_path, 1};
+    struct store_config sc = {cfg.store_driver, cfg.store_path, 1, cfg.store_dsn};
     if ((st = store_open(&sc, &store)))
         return cli_fail("store", st);
     if (!allocate) {

@@ -47,7 +47,8 @@ enum key_kind {
     K_PATH,    /* file name, resolved against the file's directory */
     K_LISTEN,  /* IPv4:port */
     K_URL,     /* https://host[:port][/path], no trailing '/' */
-    K_DRIVER,  /* sqlite */
+    K_DRIVER,  /* sqlite | postgres */
+    K_DSN,     /* libpq connection string, stored as written */
     K_PUBKEY,  /* 04 + 128 hex, a point on the curve */
     K_UNSIGNED,
     K_SIZE,
@@ -103,6 +104,7 @@ enum key_index {
     KI_CODE_LIFETIME,
     KI_CODE_SINGLE_USE,
     KI_DIR_REFRESH,
+    KI_STORE_DSN,
     KI_COUNT
 };
 
@@ -120,6 +122,7 @@ static const struct key_def keys[KI_COUNT] = {
     [KI_STORE_DRIVER] = STR("store", "driver", K_DRIVER, store_driver),
     [KI_STORE_PATH] = STR("store", "path", K_PATH, store_path),
     [KI_STORE_POOL] = NUM("store", "pool", K_UNSIGNED, store_pool, 1, 256),
+    [KI_STORE_DSN] = STR("store", "dsn", K_DSN, store_dsn),
     [KI_DIR_FILE] = STR("directory", "file", K_PATH, directory_file),
     [KI_TRUST_URL] = STR("directory", "trust_url", K_URL, trust_url),
     [KI_TRUST_PUB] = STR("directory", "trust_public_key", K_PUBKEY, trust_public_key),
@@ -510,8 +513,20 @@ static bool set_value(struct parse *p, const struct key_def *d, const char *v)
         return put_string(p, d, v);
     }
     case K_DRIVER:
-        if (strcmp(v, "sqlite") != 0) {
-            fail(p, p->line, "[store] driver: want sqlite");
+        if (strcmp(v, "sqlite") != 0 && strcmp(v, "postgres") != 0) {
+            fail(p, p->line, "[store] driver: want sqlite or postgres");
+            return false;
+        }
+        return put_string(p, d, v);
+    case K_DSN:
+        /* libpq parses it when the store opens; here only its shape. */
+        for (size_t i = 0; i < n; i++)
+            if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f) {
+                fail(p, p->line, "[store] dsn: control characters");
+                return false;
+            }
+        if (n == 0) {
+            fail(p, p->line, "[store] dsn: empty");
             return false;
         }
         return put_string(p, d, v);
@@ -648,6 +663,8 @@ static void finish(struct parse *p, const char *base_dir)
     require(p, KI_LISTEN, "");
     require(p, KI_TLS_CERT, "");
     require(p, KI_TLS_KEY, "");
+    if (strcmp(c->store_driver, "postgres") == 0)
+        require(p, KI_STORE_DSN, " (required with [store] driver = postgres)");
     if (c->role == ROLE_PROVINCE) {
         /* A province verifies trusted tokens (the trust key) and fetches app
          * keys from YRD-TRUST (trust_url, or the directory's entry for it). */

@@ -33,9 +33,10 @@ struct node_config {
     char tls_key[CONFIG_PATH_MAX];  /* required */
     char tls_ca[CONFIG_PATH_MAX];   /* CA bundle for outgoing calls */
     /* [store] */
-    char store_driver[16];          /* sqlite (default) */
+    char store_driver[16];          /* sqlite (default) | postgres */
     char store_path[CONFIG_PATH_MAX];
     unsigned store_pool;
+    char store_dsn[CONFIG_PATH_MAX]; /* postgres: libpq connection string or URI */
     /* [directory] */
     char directory_file[CONFIG_PATH_MAX]; /* signed directory JSON */
     char trust_url[256];            /* where provinces reach YRD-TRUST */

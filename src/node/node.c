@@ -782,7 +782,8 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
         }
         atomic_store(&n->directory, d);
     }
-    struct store_config sc = {cfg->store_driver, cfg->store_path, cfg->store_pool};
+    struct store_config sc = {cfg->store_driver, cfg->store_path, cfg->store_pool,
+                              cfg->store_dsn};
     if ((st = store_open(&sc, &n->store)))
         goto fail;
     if ((st = appcache_init(&n->apps, 4096, (int64_t)cfg->app_cache_s * 1000)))

@@ -39,6 +39,7 @@
 #include <sqlite3.h>
 
 #include "common/error.h"
+#include "store/backend.h"
 #include "store/store.h"
 
 #define POOL_DEFAULT 4
@@ -313,7 +314,8 @@ struct conn {
 
 struct append_req;
 
-struct store {
+struct sqlite_store {
+    struct store base; /* first member: the dispatch header (store/backend.h) */
     pthread_mutex_t pool_mu;
     pthread_cond_t pool_cv;
     struct conn *conns;
@@ -329,6 +331,12 @@ struct store {
     atomic_uint revoke_calls;
     int schema_version;
 };
+
+/* The dispatch layer hands us our own object back (base is its first member). */
+static struct sqlite_store *lite(struct store *s)
+{
+    return (struct sqlite_store *)s;
+}
 
 static int64_t now_ms(void)
 {
@@ -589,7 +597,7 @@ static ecert_status arena_grow(struct arena *a, void **arr, size_t *cap, size_t 
 
 /* ---- pool ---------------------------------------------------------------- */
 
-static struct conn *conn_take(struct store *s)
+static struct conn *conn_take(struct sqlite_store *s)
 {
     pthread_mutex_lock(&s->pool_mu);
     while (!s->free_list)
@@ -600,7 +608,7 @@ static struct conn *conn_take(struct store *s)
     return c;
 }
 
-static void conn_give(struct store *s, struct conn *c)
+static void conn_give(struct sqlite_store *s, struct conn *c)
 {
     /* A connection goes back clean, whatever path its user took. */
     tx_rollback(c);
@@ -611,12 +619,12 @@ static void conn_give(struct store *s, struct conn *c)
     pthread_mutex_unlock(&s->pool_mu);
 }
 
-static void write_lock(struct store *s)
+static void write_lock(struct sqlite_store *s)
 {
     pthread_mutex_lock(&s->write_mu);
 }
 
-static void write_unlock(struct store *s)
+static void write_unlock(struct sqlite_store *s)
 {
     pthread_mutex_unlock(&s->write_mu);
 }
@@ -702,7 +710,9 @@ static ecert_status precreate(const char *path)
     return ECERT_OK;
 }
 
-ecert_status store_open(const struct store_config *cfg, struct store **out)
+static void sqlite_close(struct store *base);
+
+static ecert_status sqlite_open(const struct store_config *cfg, struct store **out)
 {
     if (!cfg || !out || !cfg->path || !cfg->path[0])
         return err_set(ECERT_E_ARG, "store_open: no database path");
@@ -721,13 +731,14 @@ ecert_status store_open(const struct store_config *cfg, struct store **out)
     ecert_status st = precreate(cfg->path);
     if (st)
         return st;
-    struct store *s = calloc(1, sizeof *s);
+    struct sqlite_store *s = calloc(1, sizeof *s);
     struct conn *conns = calloc(n, sizeof *conns);
     if (!s || !conns) {
         free(s);
         free(conns);
         return err_set(ECERT_E_NOMEM, "out of memory");
     }
+    s->base.be = &store_backend_sqlite;
     s->conns = conns;
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cv, NULL);
@@ -749,19 +760,20 @@ ecert_status store_open(const struct store_config *cfg, struct store **out)
             s->nconns++;
     }
     if (st) {
-        store_close(s);
+        sqlite_close(&s->base);
         return st;
     }
     for (unsigned i = 0; i < s->nconns; i++) {
         conns[i].next_free = s->free_list;
         s->free_list = &conns[i];
     }
-    *out = s;
+    *out = &s->base;
     return ECERT_OK;
 }
 
-void store_close(struct store *s)
+static void sqlite_close(struct store *base)
 {
+    struct sqlite_store *s = lite(base);
     if (!s)
         return;
     /* Let the query planner keep its statistics (cheap, bounded by SQLite). */
@@ -778,15 +790,17 @@ void store_close(struct store *s)
     free(s);
 }
 
-int store_schema_version(struct store *s)
+static int sqlite_schema_version(struct store *base)
 {
+    struct sqlite_store *s = lite(base);
     return s ? s->schema_version : 0;
 }
 
 /* ---- catalog ------------------------------------------------------------- */
 
-ecert_status store_catalog_put(struct store *s, const struct catalog_entry *e)
+static ecert_status sqlite_catalog_put(struct store *base, const struct catalog_entry *e)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !e || !e->type_code || !e->type_code[0] || !e->name)
         return err_set(ECERT_E_ARG, "store_catalog_put: type_code and name are required");
     struct conn *c = conn_take(s);
@@ -807,9 +821,10 @@ ecert_status store_catalog_put(struct store *s, const struct catalog_entry *e)
     return res;
 }
 
-ecert_status store_catalog_get(struct store *s, struct arena *a, const char *type_code,
-                               struct catalog_entry *out)
+static ecert_status sqlite_catalog_get(struct store *base, struct arena *a, const char *type_code,
+                                       struct catalog_entry *out)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !type_code || !out)
         return err_set(ECERT_E_ARG, "store_catalog_get: NULL argument");
     struct conn *c = conn_take(s);
@@ -839,9 +854,10 @@ ecert_status store_catalog_get(struct store *s, struct arena *a, const char *typ
     return res;
 }
 
-ecert_status store_catalog_find_name(struct store *s, struct arena *a, const char *name,
-                                     const char **type_code)
+static ecert_status sqlite_catalog_find_name(struct store *base, struct arena *a, const char *name,
+                                             const char **type_code)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !name || !type_code)
         return err_set(ECERT_E_ARG, "store_catalog_find_name: NULL argument");
     struct conn *c = conn_take(s);
@@ -905,8 +921,9 @@ static ecert_status scene_write(struct conn *c, const struct scene *sc)
     return res;
 }
 
-ecert_status store_scene_put(struct store *s, const struct scene *sc)
+static ecert_status sqlite_scene_put(struct store *base, const struct scene *sc)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !sc || !sc->item_code || !sc->item_code[0] || !sc->item_name ||
         (sc->ntypes && !sc->types))
         return err_set(ECERT_E_ARG, "store_scene_put: item_code and item_name are required");
@@ -977,9 +994,10 @@ static ecert_status scene_read(struct conn *c, struct arena *a, const char *item
     return res;
 }
 
-ecert_status store_scene_get(struct store *s, struct arena *a, const char *item_code,
-                             struct scene *out)
+static ecert_status sqlite_scene_get(struct store *base, struct arena *a, const char *item_code,
+                                     struct scene *out)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !item_code || !out)
         return err_set(ECERT_E_ARG, "store_scene_get: NULL argument");
     memset(out, 0, sizeof *out);
@@ -1059,8 +1077,9 @@ static ecert_status cert_write(struct conn *c, const struct cert *ce, int64_t up
     return res;
 }
 
-ecert_status store_cert_put(struct store *s, const struct cert *c)
+static ecert_status sqlite_cert_put(struct store *base, const struct cert *c)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !c)
         return err_set(ECERT_E_ARG, "store_cert_put: NULL argument");
     ecert_status res = cert_check(c);
@@ -1074,9 +1093,10 @@ ecert_status store_cert_put(struct store *s, const struct cert *c)
     return res;
 }
 
-ecert_status store_cert_put_batch(struct store *s, const struct cert *certs, size_t n,
-                                  size_t *failed)
+static ecert_status sqlite_cert_put_batch(struct store *base, const struct cert *certs, size_t n,
+                                          size_t *failed)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || (n && !certs) || !failed)
         return err_set(ECERT_E_ARG, "store_cert_put_batch: NULL argument");
     *failed = n;
@@ -1136,9 +1156,10 @@ static ecert_status cert_read_row(sqlite3_stmt *st, struct arena *a, bool with_f
     return ECERT_OK;
 }
 
-ecert_status store_cert_get(struct store *s, struct arena *a, const char *id, bool with_file,
-                            struct cert *out)
+static ecert_status sqlite_cert_get(struct store *base, struct arena *a, const char *id,
+                                    bool with_file, struct cert *out)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !id || !out)
         return err_set(ECERT_E_ARG, "store_cert_get: NULL argument");
     struct conn *c = conn_take(s);
@@ -1180,9 +1201,10 @@ static ecert_status type_codes_json(const char *const *codes, size_t n, char **o
     return *out ? ECERT_OK : err_set(ECERT_E_NOMEM, "out of memory");
 }
 
-ecert_status store_cert_search(struct store *s, struct arena *a, const struct cert_query *q,
-                               struct cert **out, size_t *n)
+static ecert_status sqlite_cert_search(struct store *base, struct arena *a,
+                                       const struct cert_query *q, struct cert **out, size_t *n)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !q || !out || !n || !q->holder_code || !q->holder_code[0])
         return err_set(ECERT_E_ARG, "store_cert_search: holder code is required");
     *out = NULL;
@@ -1238,8 +1260,9 @@ ecert_status store_cert_search(struct store *s, struct arena *a, const struct ce
     return res;
 }
 
-ecert_status store_cert_count(struct store *s, uint64_t *n)
+static ecert_status sqlite_cert_count(struct store *base, uint64_t *n)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !n)
         return err_set(ECERT_E_ARG, "store_cert_count: NULL argument");
     struct conn *c = conn_take(s);
@@ -1259,8 +1282,9 @@ ecert_status store_cert_count(struct store *s, uint64_t *n)
 
 /* ---- apps ---------------------------------------------------------------- */
 
-ecert_status store_app_put(struct store *s, const struct app *app)
+static ecert_status sqlite_app_put(struct store *base, const struct app *app)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !app || !app->app_id || !app->app_id[0])
         return err_set(ECERT_E_ARG, "store_app_put: app_id is required");
     if (app->status < APP_ALLOCATED || app->status > APP_DISABLED)
@@ -1289,8 +1313,10 @@ ecert_status store_app_put(struct store *s, const struct app *app)
     return res;
 }
 
-ecert_status store_app_get(struct store *s, struct arena *a, const char *app_id, struct app *out)
+static ecert_status sqlite_app_get(struct store *base, struct arena *a, const char *app_id,
+                                   struct app *out)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !app_id || !out)
         return err_set(ECERT_E_ARG, "store_app_get: NULL argument");
     struct conn *c = conn_take(s);
@@ -1326,9 +1352,10 @@ ecert_status store_app_get(struct store *s, struct arena *a, const char *app_id,
 
 /* ---- replay window ------------------------------------------------------- */
 
-ecert_status store_nonce_use(struct store *s, const char *app_id, const char *nonce,
-                             int64_t now, int64_t window_ms)
+static ecert_status sqlite_nonce_use(struct store *base, const char *app_id, const char *nonce,
+                                     int64_t now, int64_t window_ms)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !app_id || !nonce || !nonce[0] || window_ms <= 0)
         return err_set(ECERT_E_ARG, "store_nonce_use: app_id, nonce and a window are required");
     int64_t cutoff = now - window_ms;
@@ -1365,8 +1392,9 @@ ecert_status store_nonce_use(struct store *s, const char *app_id, const char *no
 
 /* ---- token revocation ---------------------------------------------------- */
 
-ecert_status store_token_revoke(struct store *s, const char *jti, int64_t exp_s)
+static ecert_status sqlite_token_revoke(struct store *base, const char *jti, int64_t exp_s)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !jti || !jti[0])
         return err_set(ECERT_E_ARG, "store_token_revoke: jti is required");
     bool purge = atomic_fetch_add(&s->revoke_calls, 1) % REVOKE_PURGE_EVERY ==
@@ -1397,8 +1425,9 @@ ecert_status store_token_revoke(struct store *s, const char *jti, int64_t exp_s)
     return res;
 }
 
-ecert_status store_token_is_revoked(struct store *s, const char *jti, bool *revoked)
+static ecert_status sqlite_token_is_revoked(struct store *base, const char *jti, bool *revoked)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !jti || !revoked)
         return err_set(ECERT_E_ARG, "store_token_is_revoked: NULL argument");
     struct conn *c = conn_take(s);
@@ -1421,9 +1450,10 @@ ecert_status store_token_is_revoked(struct store *s, const char *jti, bool *revo
     return res;
 }
 
-ecert_status store_token_revoked_list(struct store *s, struct arena *a, int64_t now_s,
-                                      const char ***jtis, size_t *n)
+static ecert_status sqlite_token_revoked_list(struct store *base, struct arena *a, int64_t now_s,
+                                              const char ***jtis, size_t *n)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !jtis || !n)
         return err_set(ECERT_E_ARG, "store_token_revoked_list: NULL argument");
     *jtis = NULL;
@@ -1534,7 +1564,7 @@ struct append_req {
 
 /* Appends a queue of records in one transaction: read the last hash, chain
  * each record to the one before, insert, commit (one fsync for all). */
-static void record_commit_batch(struct store *s, struct append_req *batch)
+static void record_commit_batch(struct sqlite_store *s, struct append_req *batch)
 {
     char prev[USAGE_RECORD_HASH_HEX + 1];
     struct conn *c = conn_take(s);
@@ -1591,8 +1621,9 @@ static bool record_fields_ok(const struct usage_record *r)
  * others wait on a condvar for their record's outcome. Each caller still
  * returns only once its own record is on disk, and the chain order is the
  * queue order. */
-ecert_status store_record_append(struct store *s, struct usage_record *r)
+static ecert_status sqlite_record_append(struct store *base, struct usage_record *r)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !r)
         return err_set(ECERT_E_ARG, "store_record_append: NULL argument");
     if (!record_fields_ok(r))
@@ -1669,10 +1700,11 @@ static ecert_status record_read_row(sqlite3_stmt *st, struct arena *a, struct us
     return ECERT_OK;
 }
 
-ecert_status store_record_list(struct store *s, struct arena *a, const char *holder_code,
-                               int64_t from_ms, int64_t to_ms, size_t limit,
-                               struct usage_record **out, size_t *n)
+static ecert_status sqlite_record_list(struct store *base, struct arena *a, const char *holder_code,
+                                       int64_t from_ms, int64_t to_ms, size_t limit,
+                                       struct usage_record **out, size_t *n)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !holder_code || !out || !n)
         return err_set(ECERT_E_ARG, "store_record_list: NULL argument");
     *out = NULL;
@@ -1739,8 +1771,9 @@ static ecert_status record_check(const struct usage_record *r, int64_t want_seq,
     return ECERT_OK;
 }
 
-ecert_status store_record_verify(struct store *s, uint64_t *count, int64_t *bad_seq)
+static ecert_status sqlite_record_verify(struct store *base, uint64_t *count, int64_t *bad_seq)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !count || !bad_seq)
         return err_set(ECERT_E_ARG, "store_record_verify: NULL argument");
     *count = 0;
@@ -1787,8 +1820,9 @@ ecert_status store_record_verify(struct store *s, uint64_t *count, int64_t *bad_
 
 /* ---- holder codes -------------------------------------------------------- */
 
-ecert_status store_code_add(struct store *s, const char *cid, int64_t exp_s)
+static ecert_status sqlite_code_add(struct store *base, const char *cid, int64_t exp_s)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !cid || !cid[0])
         return err_set(ECERT_E_ARG, "store_code_add: cid is required");
     struct conn *c = conn_take(s);
@@ -1816,8 +1850,10 @@ ecert_status store_code_add(struct store *s, const char *cid, int64_t exp_s)
     return res;
 }
 
-ecert_status store_code_use(struct store *s, const char *cid, int64_t now_s, bool single_use)
+static ecert_status sqlite_code_use(struct store *base, const char *cid, int64_t now_s,
+                                    bool single_use)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !cid)
         return err_set(ECERT_E_ARG, "store_code_use: cid is required");
     struct conn *c = conn_take(s);
@@ -1842,8 +1878,10 @@ ecert_status store_code_use(struct store *s, const char *cid, int64_t now_s, boo
 
 /* ---- meta ------------------------------------------------------------------*/
 
-ecert_status store_meta_get(struct store *s, struct arena *a, const char *key, const char **value)
+static ecert_status sqlite_meta_get(struct store *base, struct arena *a, const char *key,
+                                    const char **value)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !a || !key || !value)
         return err_set(ECERT_E_ARG, "store_meta_get: NULL argument");
     *value = NULL;
@@ -1874,8 +1912,9 @@ ecert_status store_meta_get(struct store *s, struct arena *a, const char *key, c
     return res;
 }
 
-ecert_status store_meta_put(struct store *s, const char *key, const char *value)
+static ecert_status sqlite_meta_put(struct store *base, const char *key, const char *value)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || !key || !value)
         return err_set(ECERT_E_ARG, "store_meta_put: NULL argument");
     struct conn *c = conn_take(s);
@@ -1895,8 +1934,9 @@ ecert_status store_meta_put(struct store *s, const char *key, const char *value)
     return res;
 }
 
-ecert_status store_scene_retain(struct store *s, const char *const *codes, size_t n)
+static ecert_status sqlite_scene_retain(struct store *base, const char *const *codes, size_t n)
 {
+    struct sqlite_store *s = lite(base);
     if (!s || (!codes && n))
         return err_set(ECERT_E_ARG, "store_scene_retain: NULL argument");
     json_t *a = json_array();
@@ -1922,3 +1962,36 @@ ecert_status store_scene_retain(struct store *s, const char *const *codes, size_
     free(list);
     return res;
 }
+
+/* ---- the backend table (store/backend.h) --------------------------------- */
+
+const struct store_backend store_backend_sqlite = {
+    .name = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .schema_version = sqlite_schema_version,
+    .catalog_put = sqlite_catalog_put,
+    .catalog_get = sqlite_catalog_get,
+    .catalog_find_name = sqlite_catalog_find_name,
+    .scene_put = sqlite_scene_put,
+    .scene_get = sqlite_scene_get,
+    .cert_put = sqlite_cert_put,
+    .cert_put_batch = sqlite_cert_put_batch,
+    .cert_get = sqlite_cert_get,
+    .cert_search = sqlite_cert_search,
+    .cert_count = sqlite_cert_count,
+    .app_put = sqlite_app_put,
+    .app_get = sqlite_app_get,
+    .nonce_use = sqlite_nonce_use,
+    .token_revoke = sqlite_token_revoke,
+    .token_is_revoked = sqlite_token_is_revoked,
+    .token_revoked_list = sqlite_token_revoked_list,
+    .record_append = sqlite_record_append,
+    .record_list = sqlite_record_list,
+    .record_verify = sqlite_record_verify,
+    .code_add = sqlite_code_add,
+    .code_use = sqlite_code_use,
+    .meta_get = sqlite_meta_get,
+    .meta_put = sqlite_meta_put,
+    .scene_retain = sqlite_scene_retain,
+};

@@ -1,6 +1,7 @@
 /*
  * store.h — the one storage interface of a node. Backends: SQLite (embedded
- * default, WAL) and later PostgreSQL; callers never see which.
+ * default, WAL) and PostgreSQL (libpq; several processes may share one
+ * database); callers never see which (store.c dispatches, docs/store.md).
  *
  * Rules every backend keeps:
  *   - prepared statements only (no SQL text built from data);
@@ -27,14 +28,17 @@
 struct store;
 
 struct store_config {
-    const char *driver;   /* "sqlite" */
+    const char *driver;   /* "sqlite" (NULL or "" too) or "postgres" */
     const char *path;     /* SQLite file */
     unsigned pool_size;   /* connections; 0 = 4 */
+    const char *dsn;      /* PostgreSQL: libpq connection string or URI */
 };
 
 /* Opens (creating the file if needed) and applies pending migrations.
  * SQLite: `path` must name a file (WAL needs one; ":memory:" is refused);
- * a new file is created with mode 0600. A database whose schema is newer
+ * a new file is created with mode 0600. PostgreSQL: `dsn` names the database
+ * (the tables live in the first schema of its search_path, created when
+ * missing); the server must be reachable. A database whose schema is newer
  * than this build is refused. */
 ecert_status store_open(const struct store_config *cfg, struct store **out);
 void store_close(struct store *s);

@@ -80,8 +80,10 @@ static void check_config(const struct node_config *c)
     n = LEN(c, trust_public_key);
     if (n != 0 && (n != 130 || memcmp(c->trust_public_key, "04", 2) != 0))
         fail("accepted trust_public_key is not 04 + 128 hex");
-    if (strcmp(c->store_driver, "sqlite") != 0)
-        fail("accepted store driver is not sqlite");
+    if (strcmp(c->store_driver, "sqlite") != 0 && strcmp(c->store_driver, "postgres") != 0)
+        fail("accepted store driver is not sqlite or postgres");
+    if (strcmp(c->store_driver, "postgres") == 0 && !c->store_dsn[0])
+        fail("accepted postgres without a dsn");
 
     check_path(c->private_key, sizeof c->private_key, "private_key not absolute");
     check_path(c->log_file, sizeof c->log_file, "log_file not absolute");

@@ -458,9 +458,18 @@ static void test_unknown_and_duplicate(void **state)
     /* Values are not quoted. */
     expect_error(hub_tail("[store]\npath = \"my db\"\n"), "without quotes", 10);
     expect_error(hub_tail("[store]\npath = 'x'\n"), "without quotes", 10);
-    expect_error(hub_tail("[store]\ndriver = postgres\n"), "[store] driver: want sqlite", 10);
-    /* A section header with a trailing comment is fine. */
+    expect_error(hub_tail("[store]\ndriver = mysql\n"), "[store] driver: want sqlite or postgres",
+                 10);
+    /* PostgreSQL needs its DSN, kept as written (libpq parses it). */
+    expect_error(hub_tail("[store]\ndriver = postgres\n"), "missing [store] dsn", 0);
+    expect_error(hub_tail("[store]\ndriver = postgres\ndsn = a\tb\n"), "[store] dsn", 11);
     struct node_config c;
+    expect_ok(hub_tail("[store]\ndriver = postgres\n"
+                       "dsn = host=/run/pg dbname=ecert options='-csearch_path=yrd_hub'\n"),
+              &c);
+    assert_string_equal(c.store_driver, "postgres");
+    assert_string_equal(c.store_dsn, "host=/run/pg dbname=ecert options='-csearch_path=yrd_hub'");
+    /* A section header with a trailing comment is fine. */
     expect_ok(hub_tail("[limits] ; tuning\nthreads = 2\n[policy] # policy\n"), &c);
     assert_int_equal(c.threads, 2);
 }

@@ -1,9 +1,14 @@
 /*
- * test_store.c — the store interface (src/store/store.h) on its SQLite
- * backend: migrations, every table's round trip, search filters, the replay
- * window, token revocation, transactions, and the usage-record chain under
- * concurrent appends and after tampering (done behind the store's back with
- * plain SQL, as an attacker with file access would).
+ * test_store.c — the store interface (src/store/store.h): migrations, every
+ * table's round trip, search filters, the replay window, token revocation,
+ * holder codes, transactions, and the usage-record chain under concurrent
+ * appends and after tampering (done behind the store's back with plain SQL,
+ * as an attacker with file access would).
+ *
+ * The same tests run against both backends: SQLite by default, PostgreSQL
+ * when ECERT_TEST_STORE=postgres (CTest's pg/test_store), on the server whose
+ * DSN scripts/pg.sh wrote to $ECERT_TEST_PG_DIR/dsn; each test then works in
+ * a schema of its own, dropped afterwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -30,9 +37,61 @@
 struct fixture {
     char dir[64];
     char path[128];
+    bool pg;             /* the backend under test is PostgreSQL */
+    char schema[64];     /* pg: this test's schema */
+    char dsn[2048];      /* pg: the server's DSN with the schema as search_path */
     struct store *s;
     struct arena a;
 };
+
+static bool testing_pg(void)
+{
+    const char *v = getenv("ECERT_TEST_STORE");
+    return v && strcmp(v, "postgres") == 0;
+}
+
+/* The server's DSN (key=value form) from $ECERT_TEST_PG_DIR/dsn. */
+static void pg_base_dsn(char *out, size_t cap)
+{
+    const char *dir = getenv("ECERT_TEST_PG_DIR");
+    if (!dir)
+        fail_msg("ECERT_TEST_STORE=postgres needs ECERT_TEST_PG_DIR (scripts/pg.sh start)");
+    char path[512];
+    snprintf(path, sizeof path, "%s/dsn", dir);
+    FILE *fp = fopen(path, "r");
+    if (!fp)
+        fail_msg("cannot read %s", path);
+    if (!fgets(out, (int)cap, fp))
+        out[0] = 0;
+    fclose(fp);
+    out[strcspn(out, "\r\n")] = 0;
+}
+
+/* How the fixture's store is opened (pool connections). */
+static struct store_config fixture_config(const struct fixture *f, unsigned pool)
+{
+    struct store_config cfg = {"sqlite", f->path, pool, NULL};
+    if (f->pg) {
+        cfg.driver = "postgres";
+        cfg.dsn = f->dsn;
+    }
+    return cfg;
+}
+
+static void no_notices(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static PGconn *pg_connect(const char *dsn)
+{
+    PGconn *c = PQconnectdb(dsn);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("connect: %s", PQerrorMessage(c));
+    PQsetNoticeProcessor(c, no_notices, NULL);
+    return c;
+}
 
 static void remove_db(const char *path)
 {
@@ -52,7 +111,15 @@ static int setup(void **state)
     snprintf(f->dir, sizeof f->dir, "%s/ecert-store-XXXXXX", tmp && tmp[0] ? tmp : "/tmp");
     assert_non_null(mkdtemp(f->dir));
     snprintf(f->path, sizeof f->path, "%s/node.db", f->dir);
-    struct store_config cfg = {"sqlite", f->path, 4};
+    f->pg = testing_pg();
+    if (f->pg) {
+        static int seq;
+        char base[1024];
+        pg_base_dsn(base, sizeof base);
+        snprintf(f->schema, sizeof f->schema, "t_%ld_%d", (long)getpid(), ++seq);
+        snprintf(f->dsn, sizeof f->dsn, "%s options='-csearch_path=%s'", base, f->schema);
+    }
+    struct store_config cfg = fixture_config(f, 4);
     assert_int_equal(store_open(&cfg, &f->s), ECERT_OK);
     arena_init(&f->a, 64u << 20);
     *state = f;
@@ -64,15 +131,32 @@ static int teardown(void **state)
     struct fixture *f = *state;
     store_close(f->s);
     arena_release(&f->a);
+    if (f->pg) {
+        PGconn *c = pg_connect(f->dsn);
+        char sql[128];
+        snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE", f->schema);
+        PQclear(PQexec(c, sql));
+        PQfinish(c);
+    }
     remove_db(f->path);
     rmdir(f->dir);
     free(f);
     return 0;
 }
 
-/* Plain SQL on the database file, outside the store. */
-static void raw_exec(const char *path, const char *sql)
+/* Plain SQL on the database, outside the store. */
+static void raw_exec(const struct fixture *f, const char *sql)
 {
+    if (f->pg) {
+        PGconn *c = pg_connect(f->dsn);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+            fail_msg("raw SQL failed: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
+    const char *path = f->path;
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
@@ -83,8 +167,19 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
-static int64_t raw_int(const char *path, const char *sql)
+static int64_t raw_int(const struct fixture *f, const char *sql)
 {
+    if (f->pg) {
+        PGconn *c = pg_connect(f->dsn);
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+            fail_msg("raw SQL failed: %s", PQresultErrorMessage(r));
+        int64_t v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        PQfinish(c);
+        return v;
+    }
+    const char *path = f->path;
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
@@ -105,7 +200,9 @@ static void test_open_migrate_twice(void **state)
     assert_true(v >= 1);
     /* A second handle on the same file while the first is open, then a
      * re-open after closing: both find the schema current and change nothing. */
-    struct store_config cfg = {NULL, f->path, 2};
+    struct store_config cfg = fixture_config(f, 2);
+    if (!f->pg)
+        cfg.driver = NULL; /* the default driver is SQLite */
     struct store *s2 = NULL;
     assert_int_equal(store_open(&cfg, &s2), ECERT_OK);
     assert_int_equal(store_schema_version(s2), v);
@@ -114,7 +211,17 @@ static void test_open_migrate_twice(void **state)
     f->s = NULL;
     assert_int_equal(store_open(&cfg, &f->s), ECERT_OK);
     assert_int_equal(store_schema_version(f->s), v);
-    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), v);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM schema_version"), v);
+    if (f->pg) {
+        /* Both backends are at the same schema version (their migrations
+         * are kept in step). */
+        struct store_config lite = {"sqlite", f->path, 1, NULL};
+        struct store *sl = NULL;
+        assert_int_equal(store_open(&lite, &sl), ECERT_OK);
+        assert_int_equal(store_schema_version(sl), v);
+        store_close(sl);
+        return;
+    }
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
@@ -129,21 +236,37 @@ static void test_open_refusals(void **state)
 {
     struct fixture *f = *state;
     struct store *s = NULL;
-    struct store_config pg = {"postgres", f->path, 1};
+    struct store_config pg = {"postgres", f->path, 1, NULL}; /* no dsn */
     assert_int_equal(store_open(&pg, &s), ECERT_E_ARG);
-    struct store_config mem = {"sqlite", ":memory:", 1};
+    struct store_config unknown = {"mysql", f->path, 1, NULL};
+    assert_int_equal(store_open(&unknown, &s), ECERT_E_ARG);
+    if (f->pg) {
+        /* A server that is not there: a clear failure, at once. */
+        struct store_config gone = {"postgres", NULL, 1,
+                                    "host=/nonexistent/ecert-sock port=5432 dbname=x"};
+        assert_int_equal(store_open(&gone, &s), ECERT_E_INTERNAL);
+        assert_non_null(strstr(err_detail(), "database unavailable"));
+        assert_null(s);
+        raw_exec(f, "INSERT INTO schema_version (version, applied_ms) VALUES (999, 0)");
+        struct store_config cfg = fixture_config(f, 1);
+        assert_int_equal(store_open(&cfg, &s), ECERT_E_INTERNAL);
+        assert_non_null(strstr(err_detail(), "newer"));
+        assert_null(s);
+        return;
+    }
+    struct store_config mem = {"sqlite", ":memory:", 1, NULL};
     assert_int_equal(store_open(&mem, &s), ECERT_E_ARG);
-    struct store_config none = {"sqlite", "", 1};
+    struct store_config none = {"sqlite", "", 1, NULL};
     assert_int_equal(store_open(&none, &s), ECERT_E_ARG);
     char missing[200];
     snprintf(missing, sizeof missing, "%s/no/such/dir/x.db", f->dir);
-    struct store_config nodir = {"sqlite", missing, 1};
+    struct store_config nodir = {"sqlite", missing, 1, NULL};
     assert_int_equal(store_open(&nodir, &s), ECERT_E_IO);
     assert_null(s);
 
     /* A database written by a newer build is refused, not downgraded. */
-    raw_exec(f->path, "INSERT INTO schema_version (version, applied_ms) VALUES (999, 0)");
-    struct store_config cfg = {"sqlite", f->path, 1};
+    raw_exec(f, "INSERT INTO schema_version (version, applied_ms) VALUES (999, 0)");
+    struct store_config cfg = {"sqlite", f->path, 1, NULL};
     assert_int_equal(store_open(&cfg, &s), ECERT_E_INTERNAL);
     assert_non_null(strstr(err_detail(), "newer"));
     assert_null(s);
@@ -398,8 +521,14 @@ static void test_cert_batch_atomic(void **state)
 
     /* Refused by the database half-way (a trigger stands in for any SQL
      * failure): the rows already written in the transaction are rolled back. */
-    raw_exec(f->path, "CREATE TRIGGER refuse BEFORE INSERT ON certs WHEN NEW.number = 'FAIL' "
-                      "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+    if (f->pg)
+        raw_exec(f, "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$BEGIN RAISE EXCEPTION 'refused'; END$$;"
+                    "CREATE TRIGGER refuse BEFORE INSERT ON certs FOR EACH ROW "
+                    "WHEN (NEW.number = 'FAIL') EXECUTE FUNCTION refuse();");
+    else
+        raw_exec(f, "CREATE TRIGGER refuse BEFORE INSERT ON certs WHEN NEW.number = 'FAIL' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
     struct cert b2[] = {
         make_cert("Y1", "结婚证", T_MAR, "N-1", HOLDER, "2020-01-01", "valid"),
         make_cert("Y2", "结婚证", T_MAR, "N-2", HOLDER, "2020-01-02", "valid"),
@@ -490,9 +619,9 @@ static void test_nonces(void **state)
         assert_int_equal(store_nonce_use(f->s, "A3", nonce, t0 + 2 * w + (int64_t)i * 10000, w),
                          ECERT_OK);
     }
-    int64_t rows = raw_int(f->path, "SELECT count(*) FROM nonces");
+    int64_t rows = raw_int(f, "SELECT count(*) FROM nonces");
     assert_true(rows < 600);
-    int64_t oldest = raw_int(f->path, "SELECT min(ts) FROM nonces");
+    int64_t oldest = raw_int(f, "SELECT min(ts) FROM nonces");
     /* the last purge ran at call 512 (counting from 0): everything older than
      * its cutoff is gone */
     assert_true(oldest >= t0 + 2 * w + 505 * 10000 - w);
@@ -700,44 +829,49 @@ static void *append_many(void *arg)
     return NULL;
 }
 
-static void test_record_chain_threads(void **state)
+/* A careful forger: recomputes record 345's hash after changing it. */
+static void forge_rehash_345(const struct fixture *f)
 {
-    struct fixture *f = *state;
-    pthread_t th[THREADS];
-    struct appender ap[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        ap[i] = (struct appender){f->s, i, 0};
-        assert_int_equal(pthread_create(&th[i], NULL, append_many, &ap[i]), 0);
+    static const char cols[] = "SELECT seq, time_ms, cert_id, holder_code, interface, "
+                               "app_id, requester_node, use_for, item_code, item_name, "
+                               "item_org, operator, biz_num, result, prev "
+                               "FROM usage_records WHERE seq = 345";
+    if (f->pg) {
+        PGconn *c = pg_connect(f->dsn);
+        PGresult *q = PQexec(c, cols);
+        assert_int_equal(PQresultStatus(q), PGRES_TUPLES_OK);
+        assert_int_equal(PQntuples(q), 1);
+        struct usage_record r = {
+            .seq = strtoll(PQgetvalue(q, 0, 0), NULL, 10),
+            .time_ms = strtoll(PQgetvalue(q, 0, 1), NULL, 10),
+            .cert_id = PQgetvalue(q, 0, 2),
+            .holder_code = PQgetvalue(q, 0, 3),
+            .interface = PQgetvalue(q, 0, 4),
+            .app_id = PQgetvalue(q, 0, 5),
+            .requester_node = PQgetvalue(q, 0, 6),
+            .use_for = PQgetvalue(q, 0, 7),
+            .item_code = PQgetvalue(q, 0, 8),
+            .item_name = PQgetvalue(q, 0, 9),
+            .item_org = PQgetvalue(q, 0, 10),
+            .operator_name = PQgetvalue(q, 0, 11),
+            .biz_num = PQgetvalue(q, 0, 12),
+            .result = atoi(PQgetvalue(q, 0, 13)),
+        };
+        char hash[65];
+        assert_int_equal(usage_record_hash(PQgetvalue(q, 0, 14), &r, hash), ECERT_OK);
+        PQclear(q);
+        const char *v[1] = {hash};
+        PGresult *u = PQexecParams(c, "UPDATE usage_records SET hash = $1 WHERE seq = 345", 1,
+                                   NULL, v, NULL, NULL, 0);
+        assert_int_equal(PQresultStatus(u), PGRES_COMMAND_OK);
+        PQclear(u);
+        PQfinish(c);
+        return;
     }
-    for (int i = 0; i < THREADS; i++) {
-        assert_int_equal(pthread_join(th[i], NULL), 0);
-        assert_int_equal(ap[i].failures, 0);
-    }
-    uint64_t count = 0;
-    int64_t bad = -1;
-    assert_int_equal(store_record_verify(f->s, &count, &bad), ECERT_OK);
-    assert_int_equal(count, THREADS * PER_THREAD);
-    assert_int_equal(raw_int(f->path, "SELECT max(seq) FROM usage_records"), THREADS * PER_THREAD);
-
-    /* Change one field behind the store's back: that record is reported. */
-    raw_exec(f->path, "UPDATE usage_records SET item_name = '企业开办 ' WHERE seq = 345");
-    assert_int_equal(store_record_verify(f->s, &count, &bad), ECERT_E_SIGNATURE);
-    assert_int_equal(bad, 345);
-    assert_int_equal(count, 344);
-    assert_non_null(strstr(err_detail(), "345"));
-
-    /* Recompute that record's hash too (a careful forger): the next record's
-     * prev no longer matches, so the break moves to 346. */
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(db,
-                                        "SELECT seq, time_ms, cert_id, holder_code, interface, "
-                                        "app_id, requester_node, use_for, item_code, item_name, "
-                                        "item_org, operator, biz_num, result, prev "
-                                        "FROM usage_records WHERE seq = 345",
-                                        -1, &st, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, cols, -1, &st, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
     struct usage_record r = {
         .seq = sqlite3_column_int64(st, 0),
@@ -766,11 +900,42 @@ static void test_record_chain_threads(void **state)
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+static void test_record_chain_threads(void **state)
+{
+    struct fixture *f = *state;
+    pthread_t th[THREADS];
+    struct appender ap[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        ap[i] = (struct appender){f->s, i, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, append_many, &ap[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(ap[i].failures, 0);
+    }
+    uint64_t count = 0;
+    int64_t bad = -1;
+    assert_int_equal(store_record_verify(f->s, &count, &bad), ECERT_OK);
+    assert_int_equal(count, THREADS * PER_THREAD);
+    assert_int_equal(raw_int(f, "SELECT max(seq) FROM usage_records"), THREADS * PER_THREAD);
+
+    /* Change one field behind the store's back: that record is reported. */
+    raw_exec(f, "UPDATE usage_records SET item_name = '企业开办 ' WHERE seq = 345");
+    assert_int_equal(store_record_verify(f->s, &count, &bad), ECERT_E_SIGNATURE);
+    assert_int_equal(bad, 345);
+    assert_int_equal(count, 344);
+    assert_non_null(strstr(err_detail(), "345"));
+
+    /* Recompute that record's hash too (a careful forger): the next record's
+     * prev no longer matches, so the break moves to 346. */
+    forge_rehash_345(f);
     assert_int_equal(store_record_verify(f->s, &count, &bad), ECERT_E_SIGNATURE);
     assert_int_equal(bad, 346);
 
     /* A deleted record is found too (the seq gap, first). */
-    raw_exec(f->path, "DELETE FROM usage_records WHERE seq BETWEEN 2 AND 345");
+    raw_exec(f, "DELETE FROM usage_records WHERE seq BETWEEN 2 AND 345");
     assert_int_equal(store_record_verify(f->s, &count, &bad), ECERT_E_SIGNATURE);
     assert_int_equal(bad, 346);
     assert_int_equal(count, 1);
@@ -784,7 +949,7 @@ static void test_record_reopen(void **state)
     struct usage_record r = {.time_ms = 1, .holder_code = HOLDER, .interface = "cert/search"};
     assert_int_equal(store_record_append(f->s, &r), ECERT_OK);
     store_close(f->s);
-    struct store_config cfg = {"sqlite", f->path, 1};
+    struct store_config cfg = fixture_config(f, 1);
     assert_int_equal(store_open(&cfg, &f->s), ECERT_OK);
     assert_int_equal(store_record_append(f->s, &r), ECERT_OK);
     assert_int_equal(r.seq, 2);
@@ -834,6 +999,125 @@ static void test_pool_contention(void **state)
     }
 }
 
+/* ---- holder codes, settings, scene lists, large batches ------------------ */
+
+static void test_codes(void **state)
+{
+    struct fixture *f = *state;
+    /* the real clock: adding a code drops those expired an hour ago */
+    const int64_t now = (int64_t)time(NULL);
+    assert_int_equal(store_code_add(f->s, "cid-1", now + 60), ECERT_OK);
+    assert_int_equal(store_code_add(f->s, "cid-2", now + 60), ECERT_OK);
+    /* a code is added once */
+    assert_int_not_equal(store_code_add(f->s, "cid-1", now + 60), ECERT_OK);
+    assert_int_equal(store_code_add(f->s, "", now), ECERT_E_ARG);
+    /* single use: the first use wins */
+    assert_int_equal(store_code_use(f->s, "cid-1", now, true), ECERT_OK);
+    assert_int_equal(store_code_use(f->s, "cid-1", now, true), ECERT_E_CODE_USED);
+    /* reusable codes until they expire */
+    assert_int_equal(store_code_use(f->s, "cid-2", now, false), ECERT_OK);
+    assert_int_equal(store_code_use(f->s, "cid-2", now + 1, false), ECERT_OK);
+    assert_int_equal(store_code_use(f->s, "cid-2", now + 60, false), ECERT_E_CODE_USED);
+    assert_int_equal(store_code_use(f->s, "cid-none", now, true), ECERT_E_CODE_USED);
+}
+
+static void test_meta(void **state)
+{
+    struct fixture *f = *state;
+    const char *v = NULL;
+    assert_int_equal(store_meta_get(f->s, &f->a, "lists_version", &v), ECERT_E_NOT_FOUND);
+    assert_int_equal(store_meta_put(f->s, "lists_version", "3"), ECERT_OK);
+    assert_int_equal(store_meta_get(f->s, &f->a, "lists_version", &v), ECERT_OK);
+    assert_string_equal(v, "3");
+    assert_int_equal(store_meta_put(f->s, "lists_version", "12"), ECERT_OK);
+    assert_int_equal(store_meta_get(f->s, &f->a, "lists_version", &v), ECERT_OK);
+    assert_string_equal(v, "12");
+}
+
+static void test_scene_retain(void **state)
+{
+    struct fixture *f = *state;
+    const char *types[] = {T_LIC};
+    const char *codes[] = {"310000-0001", "310000-0002", "310000-0003"};
+    for (size_t i = 0; i < N_ELEM(codes); i++) {
+        struct scene sc = {codes[i], "场景", types, 1};
+        assert_int_equal(store_scene_put(f->s, &sc), ECERT_OK);
+    }
+    const char *keep[] = {"310000-0002", "not-there"};
+    assert_int_equal(store_scene_retain(f->s, keep, N_ELEM(keep)), ECERT_OK);
+    struct scene got;
+    assert_int_equal(store_scene_get(f->s, &f->a, "310000-0001", &got), ECERT_E_NOT_FOUND);
+    assert_int_equal(store_scene_get(f->s, &f->a, "310000-0002", &got), ECERT_OK);
+    assert_int_equal(got.ntypes, 1);
+    assert_int_equal(store_scene_get(f->s, &f->a, "310000-0003", &got), ECERT_E_NOT_FOUND);
+    /* an empty list keeps nothing */
+    assert_int_equal(store_scene_retain(f->s, NULL, 0), ECERT_OK);
+    assert_int_equal(store_scene_get(f->s, &f->a, "310000-0002", &got), ECERT_E_NOT_FOUND);
+}
+
+/* A batch big enough for PostgreSQL's COPY path: every field and the file
+ * round-trip, an id given twice keeps its last line, a refused row keeps
+ * nothing of the batch and is named, and a re-run replaces. */
+static void test_cert_batch_large(void **state)
+{
+    struct fixture *f = *state;
+    enum { N = 300 };
+    static char ids[N][32], nums[N][32];
+    static uint8_t files[N][64];
+    struct cert *certs = calloc(N, sizeof *certs);
+    assert_non_null(certs);
+    for (int i = 0; i < N; i++) {
+        snprintf(ids[i], sizeof ids[i], "L-%04d", i % 290); /* ids 0..9 twice */
+        snprintf(nums[i], sizeof nums[i], "N-%04d", i);
+        for (size_t k = 0; k < sizeof files[i]; k++)
+            files[i][k] = (uint8_t)(i * 7 + k);
+        certs[i] = make_cert(ids[i], "结婚证", T_MAR, nums[i], HOLDER, "2020-01-01", "valid");
+        certs[i].surface_json = "{\"持证人\":\"李四\",\"备注\":\"tab\\t\\\\ \\n\"}";
+        certs[i].file = files[i];
+        certs[i].file_len = (size_t)(i % 3 == 0 ? 0 : sizeof files[i]);
+        if (i % 3 == 0)
+            certs[i].file = NULL;
+    }
+    size_t failed = 0;
+    assert_int_equal(store_cert_put_batch(f->s, certs, N, &failed), ECERT_OK);
+    assert_int_equal(failed, N);
+    uint64_t n = 0;
+    assert_int_equal(store_cert_count(f->s, &n), ECERT_OK);
+    assert_int_equal(n, 290);
+    struct cert got;
+    assert_int_equal(store_cert_get(f->s, &f->a, "L-0005", true, &got), ECERT_OK);
+    assert_string_equal(got.number, "N-0295"); /* the later line */
+    assert_cert_equal(&got, &certs[295]);
+    assert_int_equal(got.file_len, sizeof files[295]);
+    assert_memory_equal(got.file, files[295], sizeof files[295]);
+    assert_int_equal(store_cert_get(f->s, &f->a, "L-0150", true, &got), ECERT_OK);
+    assert_null(got.file); /* 150 % 3 == 0: no file */
+
+    /* A refused row in the middle: nothing of the batch is kept. */
+    certs[200].number = "N-changed";
+    certs[210].status = "bogus";
+    assert_int_equal(store_cert_put_batch(f->s, certs, N, &failed), ECERT_E_MALFORMED);
+    assert_int_equal(failed, 210);
+    certs[210].status = "valid";
+    if (f->pg)
+        raw_exec(f, "ALTER TABLE certs ADD CONSTRAINT no_x CHECK (number <> 'N-X')");
+    else
+        raw_exec(f, "CREATE TRIGGER no_x BEFORE INSERT ON certs WHEN NEW.number = 'N-X' "
+                    "BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+    certs[220].number = "N-X";
+    assert_int_not_equal(store_cert_put_batch(f->s, certs, N, &failed), ECERT_OK);
+    assert_int_equal(failed, 220);
+    assert_int_equal(store_cert_get(f->s, &f->a, "L-0200", false, &got), ECERT_OK);
+    assert_string_equal(got.number, "N-0200");
+    certs[220].number = nums[220];
+    assert_int_equal(store_cert_put_batch(f->s, certs, N, &failed), ECERT_OK);
+    assert_int_equal(store_cert_get(f->s, &f->a, "L-0200", false, &got), ECERT_OK);
+    assert_string_equal(got.number, "N-changed");
+    assert_int_equal(store_cert_count(f->s, &n), ECERT_OK);
+    assert_int_equal(n, 290);
+    free(certs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -852,6 +1136,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_record_chain_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_record_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pool_contention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scene_retain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cert_batch_large, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
