@@ -35,6 +35,7 @@
 #define REFSCAN_MAX 64u            /* reference scans of a whole revision, per document */
 #define TEXT_MAX 4096u             /* decoded text strings (/Reason, /T, ...) */
 #define CONTENTS_MAX (1u << 20)    /* decoded /Contents */
+#define COMPARE_MAX 4096u          /* items compared pairwise (arrays, dictionaries) */
 
 /* =========================================================================
  * 1. inflate (RFC 1950/1951), written for this file: bounded output, every
@@ -2083,7 +2084,9 @@ static bool pv_equal(struct pdoc *doc, const struct pv *a, const struct pv *b, i
                 return false;
         return true;
     case PV_DICT:
-        if (a->n != b->n || a->is_stream != b->is_stream)
+        /* Keys are matched by lookup (quadratic): huge dictionaries count as
+         * changed, which the rules then refuse. */
+        if (a->n != b->n || a->is_stream != b->is_stream || a->n > COMPARE_MAX)
             return false;
         if (a->is_stream && (a->stream_len != b->stream_len ||
                              memcmp(a->stream, b->stream, a->stream_len) != 0))
@@ -2195,6 +2198,8 @@ static bool superset(struct diff *df, const struct pv *oldv, const struct pv *ne
     }
     if (!b || b->t != PV_ARRAY)
         return (a && a->t == PV_ARRAY && a->n) ? disallow(df, "%s removed", what) : true;
+    if (b->n > COMPARE_MAX || (a && a->t == PV_ARRAY && a->n > COMPARE_MAX))
+        return disallow(df, "%s too long to compare", what);
     for (uint32_t i = 0; a && a->t == PV_ARRAY && i < a->n; i++) {
         bool found = false;
         for (uint32_t j = 0; j < b->n && !found; j++)
