@@ -41,6 +41,8 @@
 #include "common/secure.h"
 #include "crypto/sm2.h"
 #include "crypto/x509.h"
+#include "crypto/x509_issue.h"
+#include "docs/ofd_seal.h"
 #include "envelope/envelope.h"
 #include "http/client.h"
 #include "node/directory.h"
@@ -223,6 +225,8 @@ static ecert_status write_node_ini(const char *dir, const struct fed_node *nd,
                         "\n[limits]\ntimestamp_window_s = 300\napp_cache_s = 60\n",
                         nd->port, nd->url, store,
                         trust_url, trust_pub);
+    if (!st && strcmp(nd->role, "province") == 0)
+        st = buf_append_str(&ini, "\n[verify]\nanchors = ../seal-roots.pem\n");
     if (!st && strcmp(nd->role, "trust") == 0)
         st = buf_append_str(&ini, "\n[trust]\ntoken_lifetime_s = 600\n"
                                   "ca_cert = app-ca.pem\nca_key = app-ca.key\n");
@@ -231,6 +235,49 @@ static ecert_status write_node_ini(const char *dir, const struct fed_node *nd,
     if (!st)
         st = write_file(sub, "node.ini", ini.data, ini.len, 0);
     buf_release(&ini);
+    return st;
+}
+
+/* A province's seal hierarchy for the sample files: root (written as
+ * <node>/seal-root.pem and appended to `roots`), seal maker, issuing authority
+ * and its seal. */
+static ecert_status make_sealer(const char *dir, const struct sample_province *prov,
+                                struct seal_pki *pki, struct buf *signer_pem, char key_hex[65],
+                                struct sample_sealer *out, struct buf *roots)
+{
+    struct sm2_key *root_key = NULL;
+    struct buf root_pem = BUF_INIT(X509_PEM_MAX), root_der = BUF_INIT(X509_PEM_MAX);
+    char cn[128], authority[128], seal_id[32], sub[FED_PATH_MAX];
+    snprintf(cn, sizeof cn, "%s电子证照根CA", prov->name);
+    snprintf(authority, sizeof authority, "%s数据局", prov->name);
+    snprintf(seal_id, sizeof seal_id, "%s-SEAL-0001", prov->id);
+    snprintf(sub, sizeof sub, "%s/%s", dir, prov->id);
+    ecert_status st = sm2_key_generate(&root_key);
+    if (!st)
+        st = x509_sm2_ca_new(root_key, cn, 3650, &root_pem);
+    if (!st)
+        st = x509_pem_to_der((const char *)root_pem.data, root_pem.len, &root_der);
+    if (!st)
+        st = seal_pki_new(root_der.data, root_der.len, root_key, prov->name, authority, seal_id,
+                          3650, pki);
+    if (!st)
+        st = write_file(sub, "seal-root.pem", root_pem.data, root_pem.len, 0);
+    if (!st)
+        st = buf_append(roots, root_pem.data, root_pem.len);
+    if (!st)
+        st = x509_der_to_pem(pki->signer_cert.data, pki->signer_cert.len, signer_pem);
+    uint8_t d[32];
+    if (!st && !(st = sm2_key_private_bytes(pki->signer_key, d)))
+        hex_encode(d, 32, key_hex);
+    secure_wipe(d, sizeof d);
+    if (!st) {
+        seal_pki_identity(pki, &out->id);
+        out->cert_pem = (const char *)signer_pem->data;
+        out->key_hex = key_hex;
+    }
+    sm2_key_free(root_key);
+    buf_release(&root_pem);
+    buf_release(&root_der);
     return st;
 }
 
@@ -543,9 +590,30 @@ static int federation_init(int argc, char **argv)
     buf_release(&dir_doc);
     for (size_t k = 0; !st && k < nn; k++)
         st = write_node_ini(dir, &nodes[k], trust_pub, trust->url, &fs);
+    /* Seals: per province an SM2 root, a seal maker and an issuing authority
+     * with its seal (GB/T 38540); DIR/seal-roots.pem is what every province
+     * trusts when it verifies a certificate file (表6). */
+    struct seal_pki seals[4];
+    struct sample_sealer sealers[4];
+    struct buf signer_pem[4], roots = BUF_INIT(1 << 20);
+    char signer_key[4][65];
+    memset(seals, 0, sizeof seals);
+    for (int p = 0; p < 4; p++)
+        buf_init(&signer_pem[p], X509_PEM_MAX);
+    for (int p = 0; !st && p < 4; p++)
+        st = make_sealer(dir, &sample_provinces[p], &seals[p], &signer_pem[p], signer_key[p],
+                         &sealers[p], &roots);
+    if (!st)
+        st = write_file(dir, "seal-roots.pem", roots.data, roots.len, 0);
     /* Stores: sample certificates in the provinces, demo apps at the trust. */
     if (!st)
-        st = sample_holders(&certs, &holders);
+        st = sample_holders(sealers, &certs, &holders);
+    for (int p = 0; p < 4; p++) {
+        seal_pki_free(&seals[p]);
+        buf_release(&signer_pem[p]);
+        secure_wipe(signer_key[p], sizeof signer_key[p]);
+    }
+    buf_release(&roots);
     for (size_t k = 0; !st && k < nn; k++)
         if (nodes[k].prov)
             st = init_province_store(dir, &nodes[k], certs, &fs);

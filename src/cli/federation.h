@@ -10,6 +10,8 @@
 #include <ecert/ecert.h>
 #include <jansson.h>
 
+#include "docs/ofd_seal.h"
+
 struct sample_type {
     const char *code;        /* 21-char type code */
     const char *name;        /* 证照类型名称 */
@@ -35,12 +37,20 @@ extern const struct sample_scene sample_scenes[];
 extern const size_t sample_nscenes;
 extern const struct sample_province sample_provinces[]; /* 4 */
 
+/* What one province seals its certificate files with. */
+struct sample_sealer {
+    struct seal_identity id; /* OFD: signer key, certificate, Seal.esl */
+    const char *cert_pem;    /* PDF: the signer certificate, PEM */
+    const char *key_hex;     /* PDF: its key, 64 hex */
+};
+
 /* A CSPRNG-backed ids_rand_fn. */
 uint32_t sample_rnd32(void *ctx);
 
 /* The sample holders: *certs is an array of certificate objects in the
  * import format (SPEC §4 Summary names + SurfaceData, fileFormat, fileName,
  * fileSM3, fileEntity, and "province"); *holders the SPEC §8 holders list. */
-ecert_status sample_holders(json_t **certs, json_t **holders);
+ecert_status sample_holders(const struct sample_sealer sealers[4], json_t **certs,
+                            json_t **holders);
 
 #endif

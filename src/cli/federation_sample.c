@@ -7,8 +7,9 @@
  *
  * Type codes are demo codes under the defining body of the real example
  * identifiers (11100000000013338W): the national catalogue's codes are not
- * public data we can ship. Certificate files are unsigned one-page PDFs that
- * show the face data; sealing them is the certificate-files issue.
+ * public data we can ship. Certificate files are real originals: OFDs sealed
+ * per GB/T 38540 (SES_Signature v4) and, for food permits, PDFs signed with
+ * SM2-SM3 CMS, each with the issuing province's seal hierarchy.
  */
 #include "cli/federation.h"
 
@@ -24,6 +25,8 @@
 #include "common/error.h"
 #include "crypto/random.h"
 #include "crypto/sm3.h"
+#include "docs/ofd_write.h"
+#include "docs/pdf_sign.h"
 
 #define TYPE_BODY "11100000000013338W"
 
@@ -68,63 +71,6 @@ static void digits(char *out, size_t n)
     out[n] = 0;
 }
 
-/* A one-page PDF showing the face data (ASCII only: the standard 14 fonts
- * have no CJK glyphs; Chinese fields are in SurfaceData). Offsets in the xref
- * table are computed, so readers open it without repairing. */
-static ecert_status placeholder_pdf(const char *const *lines, size_t nlines, struct buf *out)
-{
-    struct buf content = BUF_INIT(1 << 16);
-    ecert_status st = buf_append_str(&content, "BT /F1 11 Tf 50 780 Td 14 TL\n");
-    for (size_t i = 0; !st && i < nlines; i++) {
-        st = buf_append_str(&content, "(");
-        for (const char *p = lines[i]; !st && *p; p++) {
-            unsigned char ch = (unsigned char)*p;
-            if (ch == '(' || ch == ')' || ch == '\\')
-                st = buf_printf(&content, "\\%c", ch);
-            else if (ch >= 0x20 && ch < 0x7f)
-                st = buf_append_byte(&content, ch);
-        }
-        if (!st)
-            st = buf_append_str(&content, ") Tj T*\n");
-    }
-    if (!st)
-        st = buf_append_str(&content, "ET\n");
-    size_t off[6];
-    if (!st)
-        st = buf_append_str(out, "%PDF-1.4\n");
-    off[1] = out->len;
-    if (!st)
-        st = buf_append_str(out, "1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n");
-    off[2] = out->len;
-    if (!st)
-        st = buf_append_str(out, "2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n");
-    off[3] = out->len;
-    if (!st)
-        st = buf_append_str(out, "3 0 obj << /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-                                 "/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >> "
-                                 "endobj\n");
-    off[4] = out->len;
-    if (!st)
-        st = buf_printf(out, "4 0 obj << /Length %zu >> stream\n", content.len);
-    if (!st)
-        st = buf_append(out, content.data, content.len);
-    if (!st)
-        st = buf_append_str(out, "endstream endobj\n");
-    off[5] = out->len;
-    if (!st)
-        st = buf_append_str(
-            out, "5 0 obj << /Type /Font /Subtype /Type1 /BaseFont /Helvetica >> endobj\n");
-    size_t xref = out->len;
-    if (!st)
-        st = buf_append_str(out, "xref\n0 6\n0000000000 65535 f \n");
-    for (int i = 1; !st && i <= 5; i++)
-        st = buf_printf(out, "%010zu 00000 n \n", off[i]);
-    if (!st)
-        st = buf_printf(out, "trailer << /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
-    buf_release(&content);
-    return st;
-}
-
 static const char *const person_names[] = {"张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆",
                                            "赵磊", "周敏"};
 static const char *const company_names[] = {"上海浦江数据科技有限公司", "苏州金鸡湖食品有限公司",
@@ -144,10 +90,45 @@ static ecert_status authority_code(const struct sample_province *p, const struct
 }
 
 /* Builds one certificate and appends it as a JSON object to `list`. */
-static ecert_status make_cert(const struct sample_type *t, const struct sample_province *p,
-                              const char *holder, const char *holder_code, const char *number,
-                              const char *status, const char *issued, const char *valid_to,
-                              json_t *list, json_t *hcerts)
+/* The certificate file (电子证照原件): a sealed OFD, or for some types a PDF
+ * signed with SM2-SM3, made with the issuing province's seal. */
+static ecert_status seal_file(const struct sample_sealer *sl, bool as_pdf,
+                              const struct sample_type *t, const char *idtext, const char *number,
+                              const char *holder, const char *holder_code, const char *issuer,
+                              const char *issued, const char *valid_to, struct buf *out)
+{
+    if (as_pdf) {
+        const struct pdf_face_field f[] = {
+            {"证照名称", t->name}, {"证照标识", idtext},   {"证照编号", number},
+            {"持证主体", holder},  {"持证主体代码", holder_code}, {"颁发机构", issuer},
+            {"颁发日期", issued},  {"有效期至", valid_to[0] ? valid_to : "长期"},
+        };
+        struct pdf_face face = {t->name, f, sizeof f / sizeof f[0]};
+        struct pdf_signer signer = {.alg = PDF_SIGN_SM2_SM3,
+                                    .cert_pem = sl->cert_pem,
+                                    .cert_len = strlen(sl->cert_pem),
+                                    .key_pem = sl->key_hex,
+                                    .key_len = strlen(sl->key_hex),
+                                    .reason = "电子证照原件"};
+        return pdf_sign(&face, &signer, out);
+    }
+    struct ofd_face face = {.title = t->name,
+                            .identifier = idtext,
+                            .number = number,
+                            .holder = holder,
+                            .holder_code = holder_code,
+                            .issuer = issuer,
+                            .issued_date = issued,
+                            .valid_from = issued,
+                            .valid_to = valid_to};
+    return ofd_issue(&face, &sl->id, out);
+}
+
+static ecert_status make_cert(const struct sample_sealer *sealers, const struct sample_type *t,
+                              const struct sample_province *p, const char *holder,
+                              const char *holder_code, const char *number, const char *status,
+                              const char *issued, const char *valid_to, json_t *list,
+                              json_t *hcerts)
 {
     struct cert_id id;
     memset(&id, 0, sizeof id);
@@ -163,17 +144,12 @@ static ecert_status make_cert(const struct sample_type *t, const struct sample_p
         return st;
     char issuer[128];
     snprintf(issuer, sizeof issuer, "%s%s", p->name, t->authority);
-    char line[6][160];
-    snprintf(line[0], sizeof line[0], "Electronic certificate (sample, unsealed)");
-    snprintf(line[1], sizeof line[1], "CertificateID: %s", idtext);
-    snprintf(line[2], sizeof line[2], "Type code: %s", t->code);
-    snprintf(line[3], sizeof line[3], "Number: %s", number);
-    snprintf(line[4], sizeof line[4], "Holder code: %s", holder_code);
-    snprintf(line[5], sizeof line[5], "Issued: %s  Valid to: %s", issued,
-             valid_to[0] ? valid_to : "long-term");
-    const char *lines[6] = {line[0], line[1], line[2], line[3], line[4], line[5]};
-    struct buf pdf = BUF_INIT(1 << 20);
-    if ((st = placeholder_pdf(lines, 6, &pdf))) {
+    /* Food permits go out as signed PDFs, everything else as sealed OFDs:
+     * the federation then serves and verifies both kinds of original. */
+    bool as_pdf = strcmp(t->code + 18, "006") == 0;
+    struct buf pdf = BUF_INIT(4u << 20);
+    if ((st = seal_file(&sealers[p - sample_provinces], as_pdf, t, idtext, number, holder,
+                        holder_code, issuer, issued, valid_to, &pdf))) {
         buf_release(&pdf);
         return st;
     }
@@ -188,7 +164,7 @@ static ecert_status make_cert(const struct sample_type *t, const struct sample_p
     }
     base64_encode(pdf.data, pdf.len, b64, 0);
     char fname[160];
-    snprintf(fname, sizeof fname, "%s.pdf", idtext);
+    snprintf(fname, sizeof fname, "%s.%s", idtext, as_pdf ? "pdf" : "ofd");
     json_t *surface = json_pack("{s:s,s:s,s:s,s:s,s:s}", "持证主体", holder, "证照编号", number,
                                 "颁发机构", issuer, "颁发日期", issued, "有效期至",
                                 valid_to[0] ? valid_to : "长期");
@@ -199,7 +175,7 @@ static ecert_status make_cert(const struct sample_type *t, const struct sample_p
         holder_code, "CertificateHolderTypeCode", t->holder_type, "CertificateIssuingAuthority",
         issuer, "CertificateIssuingAuthorityCode", id.issuer, "CertificateIssuedDate", issued,
         "CertificateValidFrom", issued, "CertificateValidTo", valid_to, "CertificateStatus",
-        status, "CertificateAreaCode", p->district, "SurfaceData", surface, "fileFormat", "PDF",
+        status, "CertificateAreaCode", p->district, "SurfaceData", surface, "fileFormat", as_pdf ? "PDF" : "OFD",
         "fileName", fname, "fileSM3", sm3hex, "fileEntity", b64);
     free(b64);
     buf_release(&pdf);
@@ -213,7 +189,8 @@ static ecert_status make_cert(const struct sample_type *t, const struct sample_p
     return ECERT_OK;
 }
 
-ecert_status sample_holders(json_t **certs_out, json_t **holders_out)
+ecert_status sample_holders(const struct sample_sealer sealers[4], json_t **certs_out,
+                            json_t **holders_out)
 {
     json_t *certs = json_array(), *holders = json_array();
     ecert_status st = ECERT_OK;
@@ -226,23 +203,23 @@ ecert_status sample_holders(json_t **certs_out, json_t **holders_out)
             break;
         json_t *hc = json_array();
         char num[32];
-        st = make_cert(&sample_types[0], home, person_names[i], code, code, "valid", "2021-03-01",
+        st = make_cert(sealers, &sample_types[0], home, person_names[i], code, code, "valid", "2021-03-01",
                        "2041-03-01", certs, hc);
         digits(num, 12);
         if (!st)
-            st = make_cert(&sample_types[2], &sample_provinces[(i + 1) % 4], person_names[i], code,
+            st = make_cert(sealers, &sample_types[2], &sample_provinces[(i + 1) % 4], person_names[i], code,
                            num, "valid", "2020-06-15", "2030-06-15", certs, hc);
         snprintf(num, sizeof num, "J%s", "");
         digits(num + 1, 14);
         if (!st)
-            st = make_cert(&sample_types[3], &sample_provinces[(i + 2) % 4], person_names[i], code,
+            st = make_cert(sealers, &sample_types[3], &sample_provinces[(i + 2) % 4], person_names[i], code,
                            num, i == 5 ? "revoked" : "valid", "2018-05-20", "", certs, hc);
         char deed[48];
         snprintf(deed, sizeof deed, "%s不动产权第", sample_provinces[(i + 3) % 4].name);
         digits(num, 7);
         strncat(deed, num, sizeof deed - strlen(deed) - 1);
         if (!st)
-            st = make_cert(&sample_types[4], &sample_provinces[(i + 3) % 4], person_names[i], code,
+            st = make_cert(sealers, &sample_types[4], &sample_provinces[(i + 3) % 4], person_names[i], code,
                            deed, i == 6 ? "suspended" : "valid", "2019-11-11", "", certs, hc);
         json_array_append_new(holders, json_pack("{s:s,s:s,s:s,s:o}", "code", code, "type", "111",
                                                  "name", person_names[i], "certificates", hc));
@@ -253,12 +230,12 @@ ecert_status sample_holders(json_t **certs_out, json_t **holders_out)
         if ((st = ids_uscc_generate("91", home->district, sample_rnd32, NULL, code)))
             break;
         json_t *hc = json_array();
-        st = make_cert(&sample_types[1], home, company_names[j], code, code, "valid", "2016-08-08",
+        st = make_cert(sealers, &sample_types[1], home, company_names[j], code, code, "valid", "2016-08-08",
                        "", certs, hc);
         char num[32] = "JY";
         digits(num + 2, 14);
         if (!st)
-            st = make_cert(&sample_types[5], &sample_provinces[(j + 1) % 4], company_names[j],
+            st = make_cert(sealers, &sample_types[5], &sample_provinces[(j + 1) % 4], company_names[j],
                            code, num, "valid", "2022-01-10", "2027-01-09", certs, hc);
         json_array_append_new(holders, json_pack("{s:s,s:s,s:s,s:o}", "code", code, "type", "001",
                                                  "name", company_names[j], "certificates", hc));

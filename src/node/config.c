@@ -105,6 +105,7 @@ enum key_index {
     KI_CODE_SINGLE_USE,
     KI_DIR_REFRESH,
     KI_STORE_DSN,
+    KI_VERIFY_ANCHORS,
     KI_COUNT
 };
 
@@ -144,10 +145,12 @@ static const struct key_def keys[KI_COUNT] = {
         NUM("federation", "code_lifetime_s", K_UNSIGNED, code_lifetime_s, 10, 86400),
     [KI_CODE_SINGLE_USE] = STR("federation", "code_single_use", K_BOOL, code_single_use),
     [KI_DIR_REFRESH] = NUM("directory", "refresh_s", K_UNSIGNED, directory_refresh_s, 1, 86400),
+    [KI_VERIFY_ANCHORS] = STR("verify", "anchors", K_PATH, verify_anchors),
 };
 
 static const char *const sections[] = {"node",   "tls",    "store", "directory",
-                                       "limits", "policy", "trust", "federation"};
+                                       "limits", "policy", "trust", "federation",
+                                       "verify"};
 #define NSECTIONS (sizeof sections / sizeof sections[0])
 
 /* ======================================================================== */

@@ -61,6 +61,8 @@ struct node_config {
     unsigned peer_timeout_ms;       /* 8000: deadline of one province-to-province call */
     unsigned code_lifetime_s;       /* 60: holder codes (亮码) */
     bool code_single_use;           /* true: a code is good for one verification */
+    /* [verify] */
+    char verify_anchors[CONFIG_PATH_MAX]; /* PEM roots trusted for certificate files (表6) */
     /* where the file was, for relative paths */
     char base_dir[CONFIG_PATH_MAX];
 };

@@ -16,6 +16,7 @@
 #include "envelope/envelope.h"
 #include "http/client.h"
 #include "node/directory.h"
+#include "crypto/x509_verify.h"
 #include "node/holdercode.h"
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -768,6 +769,17 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
         n->trust_pub = sm2_key_ref(n->key);
     if (cfg->role == ROLE_PROVINCE && (st = holder_code_key(n->key, n->code_key)))
         goto fail;
+    if (cfg->verify_anchors[0]) {
+        struct buf pem = BUF_INIT(0);
+        if ((st = read_file(cfg->verify_anchors, 4u << 20, &pem)) ||
+            (st = x509_store_new(&n->anchors)) ||
+            (st = x509_store_add_pem(n->anchors, (const char *)pem.data, pem.len))) {
+            buf_release(&pem);
+            err_wrap(st, "[verify] anchors");
+            goto fail;
+        }
+        buf_release(&pem);
+    }
     if (cfg->directory_file[0]) {
         if ((st = read_file(cfg->directory_file, DIRECTORY_MAX_BYTES, &dir)))
             goto fail;
@@ -859,6 +871,7 @@ void node_stop(struct node *n)
     sm2_key_free(n->key);
     sm2_key_free(n->trust_pub);
     secure_wipe(n->code_key, sizeof n->code_key);
+    x509_store_free(n->anchors);
     metrics_release(&n->metrics);
     if (n->log)
         fclose(n->log);

@@ -29,6 +29,7 @@
 
 struct directory;
 struct http_client;
+struct x509_store;
 
 /* What a node knows of each peer of its directory (index = position in the
  * directory): a circuit breaker and the figures /metrics shows. */
@@ -73,6 +74,7 @@ struct node {
     pthread_mutex_t peer_mu;      /* claiming a slot for a new peer id */
     atomic_ullong fallbacks;      /* hub calls replaced by direct ones */
     uint8_t code_key[16];         /* holder codes: SM4 key (holdercode.h) */
+    struct x509_store *anchors;   /* roots trusted for certificate files, or NULL */
 };
 
 /* One request being served. */

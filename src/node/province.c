@@ -562,7 +562,7 @@ static ecert_status ep_verify_file(struct call *c)
                                   u.p.item_code));
     if (st)
         return st;
-    struct verify_options opts = {0};
+    struct verify_options opts = {.anchors = c->node->anchors};
     struct verify_result vr = {0};
     st = docs_verify(file, flen, fmt, &opts, &vr);
     /* A file that cannot be read as its format is a negative verdict, not an
