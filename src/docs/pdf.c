@@ -36,6 +36,8 @@
 #define TEXT_MAX 4096u             /* decoded text strings (/Reason, /T, ...) */
 #define CONTENTS_MAX (1u << 20)    /* decoded /Contents */
 #define COMPARE_MAX 4096u          /* items compared pairwise (arrays, dictionaries) */
+#define LEX_BUDGET (512u << 20)    /* bytes scanned by the lexer, all passes */
+#define COMPARE_BUDGET 20000000u   /* value comparisons per document */
 
 /* =========================================================================
  * 1. inflate (RFC 1950/1951), written for this file: bounded output, every
@@ -426,6 +428,7 @@ struct lex {
 
 struct pdoc;
 static ecert_status budget_token(struct pdoc *doc);
+static ecert_status budget_bytes(struct pdoc *doc, size_t n);
 
 static bool is_ws(uint8_t c)
 {
@@ -556,7 +559,7 @@ static ecert_status next_token(struct pdoc *doc, struct lex *l, struct token *tk
         tk->t = T_KW;
     }
     tk->end = l->pos;
-    return ECERT_OK;
+    return budget_bytes(doc, tk->end - tk->start);
 }
 
 static bool tok_is(const struct lex *l, const struct token *tk, const char *kw)
@@ -801,6 +804,8 @@ struct pdoc {
     size_t nsecs;
     size_t nentries;
     size_t tokens;
+    size_t lexed;           /* bytes scanned: overlapping objects cannot multiply work */
+    size_t compares;
     size_t inflated;
     int depth;              /* nested loads */
     size_t refscans;
@@ -813,6 +818,16 @@ static ecert_status budget_token(struct pdoc *doc)
 {
     if (++doc->tokens > TOKEN_BUDGET)
         return err_set(ECERT_E_TOO_LONG, "PDF: over %u tokens", TOKEN_BUDGET);
+    return ECERT_OK;
+}
+
+/* Long tokens (strings, comments) and stream searches count by their bytes:
+ * cross-reference entries may all point at one huge object. */
+static ecert_status budget_bytes(struct pdoc *doc, size_t n)
+{
+    if (n > LEX_BUDGET - doc->lexed)
+        return err_set(ECERT_E_TOO_LONG, "PDF: over %u bytes scanned", LEX_BUDGET);
+    doc->lexed += n;
     return ECERT_OK;
 }
 
@@ -1054,9 +1069,14 @@ static ecert_status stream_extent(struct pdoc *doc, int rev, const struct pv *di
         }
     }
     const uint8_t *es = memmem(d + pos, doc->len - pos, "endstream", 9);
-    if (!es)
-        return err_set(ECERT_E_MALFORMED, "PDF: stream at %zu without endstream", pos);
+    if (!es) {
+        ecert_status bst = budget_bytes(doc, doc->len - pos);
+        return bst ? bst : err_set(ECERT_E_MALFORMED, "PDF: stream at %zu without endstream", pos);
+    }
     size_t e = (size_t)(es - d);
+    ecert_status st = budget_bytes(doc, e - pos);
+    if (st)
+        return st;
     if (e > pos && d[e - 1] == '\n')
         e--;
     if (e > pos && d[e - 1] == '\r')
@@ -2058,7 +2078,11 @@ static bool pv_equal(struct pdoc *doc, const struct pv *a, const struct pv *b, i
 {
     if (!a || !b)
         return a == b;
-    if (a->t != b->t || depth > PDF_MAX_DEPTH)
+    /* Bounded work: past the budget values count as different, and the
+     * change rules then refuse. */
+    if (a->t != b->t || depth > PDF_MAX_DEPTH || ++doc->compares > COMPARE_BUDGET)
+        return false;
+    if (a->t == PV_STR && (doc->compares += a->rawlen / 64) > COMPARE_BUDGET)
         return false;
     switch (a->t) {
     case PV_NULL:
