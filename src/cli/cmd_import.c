@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -45,11 +46,17 @@
 #define BATCH_DEFAULT 1000
 #define PATH_BYTES 4096
 #define BATCH_MAX 10000
-/* A batch is also flushed when its data reaches this size, so a batch of
- * large files does not hold gigabytes. The arena's cap leaves room for one
- * more maximal line on top. */
-#define BATCH_FLUSH_BYTES (32u << 20)
+/* A batch is also flushed when its input text, or its decoded data, reaches
+ * this size, so a batch of large files does not hold gigabytes (several
+ * batches are in flight, see the pipeline below). The arena's cap leaves room
+ * for one more maximal line on top. */
+#define BATCH_FLUSH_BYTES (16u << 20)
 #define BATCH_ARENA_MAX (BATCH_FLUSH_BYTES + 3 * (size_t)CLI_MAX_INPUT)
+#define BATCH_TEXT_MAX (BATCH_FLUSH_BYTES + (size_t)CLI_MAX_INPUT + 16)
+/* The rejection messages of one batch (each is a line of a few hundred
+ * bytes at most); past this, further ones are counted but not printed. */
+#define BATCH_REJECTS_MAX (8u << 20)
+#define JOBS_MAX 64
 
 /* ---- arguments ----------------------------------------------------------- */
 
@@ -57,6 +64,7 @@ struct import_args {
     const char *config;
     const char *db;
     const char *batch;
+    const char *jobs;
     const char *file;
 };
 
@@ -73,8 +81,11 @@ static bool parse_args(int argc, char **argv, const char *what, bool want_file, 
             *rc = EXIT_OK;
             return false;
         }
-    struct cli_opt opts[] = {{"--config", true, NULL}, {"--db", true, NULL}, {"--batch", true, NULL}};
-    size_t nopts = with_batch ? 3 : 2;
+    struct cli_opt opts[] = {{"--config", true, NULL},
+                             {"--db", true, NULL},
+                             {"--batch", true, NULL},
+                             {"--jobs", true, NULL}};
+    size_t nopts = with_batch ? 4 : 2;
     int pos = cli_parse_opts(argc, argv, 2, opts, nopts);
     *rc = EXIT_USAGE;
     if (pos < 0)
@@ -82,6 +93,7 @@ static bool parse_args(int argc, char **argv, const char *what, bool want_file, 
     out->config = cli_opt(opts, nopts, "--config");
     out->db = cli_opt(opts, nopts, "--db");
     out->batch = with_batch ? cli_opt(opts, nopts, "--batch") : NULL;
+    out->jobs = with_batch ? cli_opt(opts, nopts, "--jobs") : NULL;
     if (want_file) {
         if (pos >= argc) {
             cli_usage_error("%s: missing input file (try --help)", what);
@@ -457,7 +469,8 @@ int cmd_scene(int argc, char **argv)
 
 static void cert_usage(FILE *f)
 {
-    fputs("usage: ecert cert import (--config FILE | --db PATH) [--batch N] CERTS.jsonl\n"
+    fputs("usage: ecert cert import (--config FILE | --db PATH) [--batch N] [--jobs N]\n"
+          "                         CERTS.jsonl\n"
           "\n"
           "Loads certificates, one JSON object per line (JSON Lines), with the SPEC §4\n"
           "Summary fields (CertificateID, CertificateType, CertificateTypeCode,\n"
@@ -473,6 +486,8 @@ static void cert_usage(FILE *f)
           "Prints \"imported N, rejected M\" (a progress line on stderr when a terminal).\n"
           "\n" CLI_STORE_OPTIONS_HELP
           "  --batch N       certificates per transaction (1-10000, default 1000)\n"
+          "  --jobs N        threads that parse and check lines (1-64, default: the\n"
+          "                  number of processors)\n"
           "\n"
           "exit status: 0 all imported, 1 some rejected, 2 usage, input or database error\n",
           f);
@@ -511,15 +526,51 @@ static const char **cert_slot(struct cert *c, size_t i)
     return (const char **)((char *)c + cert_fields[i].off);
 }
 
+/* Certificates are imported by a pipeline. The main thread reads lines
+ * into batches; worker threads parse and check whole batches (JSON, the
+ * identifiers, base64, SM3: nearly all of the CPU time of an import); the
+ * main thread stores the batches in input order, each in one transaction
+ * (store_cert_put_batch), and prints each batch's rejections in line order.
+ * Parsing so uses every processor while the database writes, and the output
+ * is the same as a single thread's. A few batches are in flight at once
+ * (one per worker and one more), each bounded as described above. */
+
+struct batch {
+    struct buf text;          /* the lines' bytes, each NUL-terminated */
+    size_t *off, *len;        /* line i: text.data + off[i], len[i] bytes */
+    unsigned long *lineno;
+    bool *too_long;           /* line i was over the cap (no text kept) */
+    size_t nlines;
+    size_t start, stop;       /* parse [start, ...); stop < nlines: resume there */
+    struct cert *certs;       /* the good lines, parsed */
+    unsigned long *cert_lines;
+    size_t n;
+    struct arena arena;
+    struct buf rejects;       /* "line N: reason\n" for the bad lines */
+    uint64_t nrejects;
+    bool parsed;
+    /* the line being parsed: its fileEntity value cut out of the JSON text
+     * (NULL: the JSON's own value; see find_file_entity) */
+    const char *fe_raw;
+    size_t fe_raw_len;
+    struct buf cut;           /* that line without the value */
+};
+
 struct cert_import {
     struct store *s;
     char dir[PATH_BYTES]; /* the JSONL file's directory, for filePath */
     size_t batch_max;
-    struct cert *certs;
-    unsigned long *lines;
-    size_t n;
-    struct arena arena;
     uint64_t imported, rejected;
+    /* the pipeline */
+    struct batch *slots;
+    size_t nslots;
+    pthread_t *workers;
+    size_t nworkers;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv, done_cv;
+    size_t *queue; /* slot indices waiting for a worker, FIFO */
+    size_t qhead, qlen;
+    bool quit;
     /* progress (terminal only) */
     bool tty;
     bool progress_shown;
@@ -569,10 +620,11 @@ static void progress(struct cert_import *im, bool force)
     im->progress_shown = true;
 }
 
-static void reject(struct cert_import *im, unsigned long line, const char *fmt, ...)
+/* A line the database refused (main thread: printed at once). */
+static void reject_now(struct cert_import *im, unsigned long line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-static void reject(struct cert_import *im, unsigned long line, const char *fmt, ...)
+static void reject_now(struct cert_import *im, unsigned long line, const char *fmt, ...)
 {
     va_list ap;
     progress_clear(im);
@@ -582,6 +634,25 @@ static void reject(struct cert_import *im, unsigned long line, const char *fmt, 
     va_end(ap);
     fputc('\n', stderr);
     im->rejected++;
+}
+
+/* A bad line found by a worker: kept with its batch, printed in order. */
+static void batch_reject(struct batch *b, unsigned long line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void batch_reject(struct batch *b, unsigned long line, const char *fmt, ...)
+{
+    char msg[1024];
+    int n = snprintf(msg, sizeof msg, "line %lu: ", line);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof msg)
+        vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    b->nrejects++;
+    if (buf_append_str(&b->rejects, msg) != ECERT_OK ||
+        buf_append_byte(&b->rejects, '\n') != ECERT_OK)
+        err_clear(); /* the count stays right; only the message is dropped */
 }
 
 /* Checks the values of the string fields (present and within length). */
@@ -655,14 +726,14 @@ static bool cert_values_ok(const struct cert *c, char *why, size_t cap)
 
 /* The file's bytes into the arena: fileEntity decoded, or filePath read
  * (relative to the JSONL file's directory). */
-static bool cert_file_load(struct cert_import *im, const json_t *fe, const json_t *fp,
+static bool cert_file_load(struct batch *b, const char *dir, const json_t *fe, const json_t *fp,
                            struct cert *c, char *why, size_t cap)
 {
     if (fe) {
-        const char *b64 = json_string_value(fe);
-        size_t len = json_string_length(fe);
+        const char *b64 = b->fe_raw ? b->fe_raw : json_string_value(fe);
+        size_t len = b->fe_raw ? b->fe_raw_len : json_string_length(fe);
         size_t max = BASE64_DECODED_MAX(len);
-        uint8_t *out = arena_alloc(&im->arena, max ? max : 1);
+        uint8_t *out = arena_alloc(&b->arena, max ? max : 1);
         size_t n = 0;
         if (!out) {
             snprintf(why, cap, "fileEntity: %s", err_detail());
@@ -678,7 +749,7 @@ static bool cert_file_load(struct cert_import *im, const json_t *fe, const json_
         const char *rel = json_string_value(fp);
         char path[PATH_BYTES];
         int n = rel[0] == '/' ? snprintf(path, sizeof path, "%s", rel)
-                              : snprintf(path, sizeof path, "%s/%s", im->dir, rel);
+                              : snprintf(path, sizeof path, "%s/%s", dir, rel);
         if (n < 0 || (size_t)n >= sizeof path) {
             snprintf(why, cap, "filePath: path too long");
             return false;
@@ -688,7 +759,7 @@ static bool cert_file_load(struct cert_import *im, const json_t *fe, const json_
             snprintf(why, cap, "filePath: %s", err_detail());
             return false;
         }
-        uint8_t *copy = arena_alloc(&im->arena, in.len ? in.len : 1);
+        uint8_t *copy = arena_alloc(&b->arena, in.len ? in.len : 1);
         if (copy && in.len)
             memcpy(copy, in.data, in.len);
         c->file = copy;
@@ -708,118 +779,125 @@ static bool cert_file_load(struct cert_import *im, const json_t *fe, const json_
 
 /* Validates one line's object; a good one joins the batch (its strings
  * copied into the batch arena), a bad one is reported. */
-static void cert_line(struct cert_import *im, unsigned long line, const json_t *o)
+static void cert_line(struct batch *b, const char *dir, unsigned long line, const json_t *o)
 {
     char why[400];
     struct cert c;
     memset(&c, 0, sizeof c);
     if (!json_is_object(o)) {
-        reject(im, line, "not a JSON object");
+        batch_reject(b, line, "not a JSON object");
         return;
     }
     for (size_t i = 0; i < CERT_NFIELDS; i++)
         if (!get_str(o, cert_fields[i].name, cert_fields[i].max, cert_fields[i].allow_empty,
                      cert_slot(&c, i), why, sizeof why)) {
-            reject(im, line, "%s", why);
+            batch_reject(b, line, "%s", why);
             return;
         }
     if (!cert_values_ok(&c, why, sizeof why)) {
-        reject(im, line, "%s", why);
+        batch_reject(b, line, "%s", why);
         return;
     }
     const json_t *sd = json_object_get(o, "SurfaceData");
     if (!json_is_object(sd)) {
-        reject(im, line, "SurfaceData: %s", sd ? "must be a JSON object" : "missing");
+        batch_reject(b, line, "SurfaceData: %s", sd ? "must be a JSON object" : "missing");
         return;
     }
     const json_t *fe = json_object_get(o, "fileEntity"), *fp = json_object_get(o, "filePath");
     if (fe && fp) {
-        reject(im, line, "give fileEntity or filePath, not both");
+        batch_reject(b, line, "give fileEntity or filePath, not both");
         return;
     }
     if (!fe && !fp) {
-        reject(im, line, "fileEntity or filePath: missing");
+        batch_reject(b, line, "fileEntity or filePath: missing");
         return;
     }
     const json_t *fv = fe ? fe : fp;
-    if (!json_is_string(fv) || json_string_length(fv) == 0) {
-        reject(im, line, "%s: must be a non-empty string", fe ? "fileEntity" : "filePath");
+    if (!json_is_string(fv) || (json_string_length(fv) == 0 && !(fe && b->fe_raw))) {
+        batch_reject(b, line, "%s: must be a non-empty string", fe ? "fileEntity" : "filePath");
         return;
     }
     if (fp && json_string_length(fp) >= PATH_BYTES) {
-        reject(im, line, "filePath: path too long");
+        batch_reject(b, line, "filePath: path too long");
         return;
     }
     const json_t *fs = json_object_get(o, "fileSM3");
     if (fs && (!json_is_string(fs) || json_string_length(fs) != 2 * SM3_LEN ||
                !is_hex(json_string_value(fs), 2 * SM3_LEN))) {
-        reject(im, line, "fileSM3: expected 64 hex digits");
+        batch_reject(b, line, "fileSM3: expected 64 hex digits");
         return;
     }
 
     /* Everything is well formed: copy into the batch arena. */
     for (size_t i = 0; i < CERT_NFIELDS; i++) {
         const char **slot = cert_slot(&c, i);
-        if (!(*slot = arena_strdup(&im->arena, *slot))) {
-            reject(im, line, "%s", err_detail());
+        if (!(*slot = arena_strdup(&b->arena, *slot))) {
+            batch_reject(b, line, "%s", err_detail());
             return;
         }
     }
     char *surface = json_dumps(sd, JSON_COMPACT);
     if (!surface) {
-        reject(im, line, "SurfaceData: cannot be serialised");
+        batch_reject(b, line, "SurfaceData: cannot be serialised");
         return;
     }
     size_t slen = strlen(surface);
     if (slen > SURFACE_MAX) {
         free(surface);
-        reject(im, line, "SurfaceData: %zu bytes, limit %u", slen, SURFACE_MAX);
+        batch_reject(b, line, "SurfaceData: %zu bytes, limit %u", slen, SURFACE_MAX);
         return;
     }
-    c.surface_json = arena_strndup(&im->arena, surface, slen);
+    c.surface_json = arena_strndup(&b->arena, surface, slen);
     free(surface);
     if (!c.surface_json) {
-        reject(im, line, "%s", err_detail());
+        batch_reject(b, line, "%s", err_detail());
         return;
     }
-    if (!cert_file_load(im, fe, fp, &c, why, sizeof why)) {
-        reject(im, line, "%s", why);
+    if (!cert_file_load(b, dir, fe, fp, &c, why, sizeof why)) {
+        batch_reject(b, line, "%s", why);
         return;
     }
     uint8_t md[SM3_LEN];
     char hex[2 * SM3_LEN + 1];
     if (sm3_digest(c.file, c.file_len, md) != ECERT_OK) {
-        reject(im, line, "fileSM3: %s", err_detail());
+        batch_reject(b, line, "fileSM3: %s", err_detail());
         return;
     }
     hex_encode(md, sizeof md, hex);
     if (fs && strcasecmp(hex, json_string_value(fs)) != 0) {
-        reject(im, line, "fileSM3: does not match the file");
+        batch_reject(b, line, "fileSM3: does not match the file");
         return;
     }
-    if (!(c.file_sm3 = arena_strdup(&im->arena, hex))) {
-        reject(im, line, "%s", err_detail());
+    if (!(c.file_sm3 = arena_strdup(&b->arena, hex))) {
+        batch_reject(b, line, "%s", err_detail());
         return;
     }
-    im->certs[im->n] = c;
-    im->lines[im->n] = line;
-    im->n++;
+    b->certs[b->n] = c;
+    b->cert_lines[b->n] = line;
+    b->n++;
 }
 
-/* Stores the batch in one transaction; when that fails, each certificate on
- * its own, so one row the database refuses does not cost the others.
- * Returns false when the database itself fails (the import stops). */
-static bool cert_flush(struct cert_import *im)
+/* Stores a parsed batch in one transaction; when that fails, each
+ * certificate on its own, so one row the database refuses does not cost the
+ * others. The batch's rejections are printed first (their lines come
+ * before or among its stored ones). Returns false when the database itself
+ * fails (the import stops). */
+static bool batch_write(struct cert_import *im, struct batch *b)
 {
+    if (b->nrejects) {
+        progress_clear(im);
+        fwrite(b->rejects.data, 1, b->rejects.len, stderr);
+        im->rejected += b->nrejects;
+    }
     bool ok = true;
-    if (im->n) {
+    if (b->n) {
         size_t failed = 0;
-        ecert_status st = store_cert_put_batch(im->s, im->certs, im->n, &failed);
+        ecert_status st = store_cert_put_batch(im->s, b->certs, b->n, &failed);
         if (!st) {
-            im->imported += im->n;
+            im->imported += b->n;
         } else {
-            for (size_t i = 0; i < im->n; i++) {
-                st = store_cert_put(im->s, &im->certs[i]);
+            for (size_t i = 0; i < b->n; i++) {
+                st = store_cert_put(im->s, &b->certs[i]);
                 if (!st) {
                     im->imported++;
                 } else if (store_failed_hard(st)) {
@@ -828,14 +906,11 @@ static bool cert_flush(struct cert_import *im)
                     ok = false;
                     break;
                 } else {
-                    reject(im, im->lines[i], "%s", err_detail());
+                    reject_now(im, b->cert_lines[i], "%s", err_detail());
                 }
             }
         }
     }
-    im->n = 0;
-    arena_release(&im->arena);
-    arena_init(&im->arena, BATCH_ARENA_MAX);
     progress(im, true);
     return ok;
 }
@@ -894,45 +969,293 @@ static bool blank(const char *s, size_t n)
     return true;
 }
 
-/* Reads and imports every line; returns the exit status. */
-static int cert_import_stream(struct cert_import *im, struct line_reader *r, const char *name)
+/* ---- the pipeline ---------------------------------------------------------- */
+
+static void batch_release(struct batch *b)
 {
-    bool too_long;
-    int got;
-    while ((got = line_next(r, &too_long)) == 1) {
-        unsigned long line = ++im->lineno;
-        im->done_bytes = r->consumed;
-        if (too_long) {
-            reject(im, line, "longer than %u bytes", (unsigned)LINE_MAX_BYTES);
+    buf_release(&b->text);
+    buf_release(&b->cut);
+    buf_release(&b->rejects);
+    arena_release(&b->arena);
+    free(b->off);
+    free(b->len);
+    free(b->lineno);
+    free(b->too_long);
+    free(b->certs);
+    free(b->cert_lines);
+}
+
+static bool batch_init(struct batch *b, size_t batch_max)
+{
+    memset(b, 0, sizeof *b);
+    buf_init(&b->text, BATCH_TEXT_MAX);
+    buf_init(&b->cut, LINE_MAX_BYTES);
+    buf_init(&b->rejects, BATCH_REJECTS_MAX);
+    arena_init(&b->arena, BATCH_ARENA_MAX);
+    b->off = calloc(batch_max, sizeof *b->off);
+    b->len = calloc(batch_max, sizeof *b->len);
+    b->lineno = calloc(batch_max, sizeof *b->lineno);
+    b->too_long = calloc(batch_max, sizeof *b->too_long);
+    b->certs = calloc(batch_max, sizeof *b->certs);
+    b->cert_lines = calloc(batch_max, sizeof *b->cert_lines);
+    return b->off && b->len && b->lineno && b->too_long && b->certs && b->cert_lines;
+}
+
+/* Forgets a batch's parse results (before a batch is parsed, or parsed on
+ * from where it stopped). */
+static void batch_clear_results(struct batch *b)
+{
+    b->n = 0;
+    b->nrejects = 0;
+    b->parsed = false;
+    buf_reset(&b->rejects);
+    arena_release(&b->arena);
+    arena_init(&b->arena, BATCH_ARENA_MAX);
+}
+
+/* The span of the top-level "fileEntity" string value in a raw line, when
+ * it is plain printable ASCII without escapes (base64 always is). Jansson
+ * scans strings a character at a time: a file's base64 is most of a line and
+ * was most of an import's time. So the line is parsed with that value cut out
+ * and the value is decoded straight from the line. This is only a hint: the
+ * cut line must still parse, and hold an empty fileEntity at the top level
+ * (the one cut), or else the line is parsed whole as written; every line
+ * therefore gets the same verdict either way. */
+static bool find_file_entity(const char *s, size_t n, size_t *vstart, size_t *vend)
+{
+    static const char key[] = "\"fileEntity\"";
+    const size_t klen = sizeof key - 1;
+    int depth = 0;
+    bool in_str = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = false;
             continue;
         }
-        char *text = (char *)r->line.data;
-        size_t len = r->line.len;
-        if (len && text[len - 1] == '\r')
-            text[--len] = 0;
-        if (!text || blank(text, len))
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == '"') {
+            if (depth == 1 && n - i > klen && memcmp(s + i, key, klen) == 0) {
+                size_t j = i + klen;
+                while (j < n && (s[j] == ' ' || s[j] == '\t'))
+                    j++;
+                if (j < n && s[j] == ':') { /* the key, not a value */
+                    for (j++; j < n && (s[j] == ' ' || s[j] == '\t'); j++)
+                        ;
+                    if (j >= n || s[j] != '"')
+                        return false;
+                    size_t k = j + 1;
+                    for (; k < n && s[k] != '"'; k++)
+                        if (s[k] == '\\' || (unsigned char)s[k] < 0x20 ||
+                            (unsigned char)s[k] > 0x7e)
+                            return false;
+                    if (k >= n || k == j + 1)
+                        return false;
+                    *vstart = j + 1;
+                    *vend = k;
+                    return true;
+                }
+            }
+            in_str = true;
+        }
+    }
+    return false;
+}
+
+/* Parses one line: with its file's base64 cut out when find_file_entity
+ * finds it (b->fe_raw then points at it), else as written. */
+static json_t *line_parse(struct batch *b, const char *text, size_t len, json_error_t *jerr)
+{
+    size_t vs, ve;
+    b->fe_raw = NULL;
+    b->fe_raw_len = 0;
+    if (find_file_entity(text, len, &vs, &ve)) {
+        buf_reset(&b->cut);
+        json_t *o = NULL;
+        if (buf_append(&b->cut, text, vs) == ECERT_OK &&
+            buf_append(&b->cut, text + ve, len - ve) == ECERT_OK)
+            o = json_loadb((const char *)b->cut.data, b->cut.len, JSON_REJECT_DUPLICATES, jerr);
+        const json_t *fe = json_object_get(o, "fileEntity");
+        if (json_is_string(fe) && json_string_length(fe) == 0) {
+            b->fe_raw = text + vs;
+            b->fe_raw_len = ve - vs;
+            return o;
+        }
+        json_decref(o);
+    }
+    return json_loadb(text, len, JSON_REJECT_DUPLICATES, jerr);
+}
+
+/* Worker side: parses lines from b->start until the end, or until the
+ * decoded data reaches BATCH_FLUSH_BYTES (b->stop says where to go on). */
+static void batch_parse(const char *dir, struct batch *b)
+{
+    size_t i;
+    for (i = b->start; i < b->nlines; i++) {
+        if (b->arena.used >= BATCH_FLUSH_BYTES)
+            break;
+        if (b->too_long[i]) {
+            batch_reject(b, b->lineno[i], "longer than %u bytes", (unsigned)LINE_MAX_BYTES);
             continue;
-        if (im->n == im->batch_max || im->arena.used >= BATCH_FLUSH_BYTES)
-            if (!cert_flush(im))
-                return EXIT_USAGE;
+        }
         json_error_t jerr;
-        json_t *o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+        json_t *o = line_parse(b, (const char *)b->text.data + b->off[i], b->len[i], &jerr);
         if (!o) {
-            reject(im, line, "invalid JSON at column %d: %s", jerr.column, jerr.text);
+            batch_reject(b, b->lineno[i], "invalid JSON at column %d: %s", jerr.column,
+                         jerr.text);
         } else {
-            cert_line(im, line, o);
+            cert_line(b, dir, b->lineno[i], o);
             json_decref(o);
         }
+    }
+    b->stop = i;
+}
+
+static void *worker_main(void *arg)
+{
+    struct cert_import *im = arg;
+    pthread_mutex_lock(&im->mu);
+    for (;;) {
+        while (!im->quit && im->qlen == 0)
+            pthread_cond_wait(&im->work_cv, &im->mu);
+        if (im->quit)
+            break;
+        struct batch *b = &im->slots[im->queue[im->qhead]];
+        im->qhead = (im->qhead + 1) % im->nslots;
+        im->qlen--;
+        pthread_mutex_unlock(&im->mu);
+        batch_parse(im->dir, b);
+        pthread_mutex_lock(&im->mu);
+        b->parsed = true;
+        pthread_cond_broadcast(&im->done_cv);
+    }
+    pthread_mutex_unlock(&im->mu);
+    return NULL;
+}
+
+static void submit(struct cert_import *im, size_t slot)
+{
+    batch_clear_results(&im->slots[slot]);
+    pthread_mutex_lock(&im->mu);
+    im->queue[(im->qhead + im->qlen) % im->nslots] = slot;
+    im->qlen++;
+    pthread_cond_signal(&im->work_cv);
+    pthread_mutex_unlock(&im->mu);
+}
+
+static void wait_parsed(struct cert_import *im, struct batch *b)
+{
+    pthread_mutex_lock(&im->mu);
+    while (!b->parsed)
+        pthread_cond_wait(&im->done_cv, &im->mu);
+    pthread_mutex_unlock(&im->mu);
+}
+
+/* Main side: reads lines into an empty batch until it holds batch_max
+ * lines or BATCH_FLUSH_BYTES of text. 1: more may follow; 0: end of input;
+ * -1: read error. Blank lines are counted and skipped here. */
+static int batch_fill(struct cert_import *im, struct line_reader *r, struct batch *b)
+{
+    b->nlines = 0;
+    b->start = 0;
+    buf_reset(&b->text);
+    while (b->nlines < im->batch_max && b->text.len < BATCH_FLUSH_BYTES) {
+        bool too_long;
+        int got = line_next(r, &too_long);
+        if (got <= 0)
+            return got;
+        unsigned long line = ++im->lineno;
+        im->done_bytes = r->consumed;
+        size_t k = b->nlines;
+        b->lineno[k] = line;
+        b->too_long[k] = too_long;
+        b->off[k] = b->text.len;
+        b->len[k] = 0;
+        if (!too_long) {
+            char *text = (char *)r->line.data;
+            size_t len = r->line.len;
+            if (len && text[len - 1] == '\r')
+                len--;
+            if (!text || blank(text, len))
+                continue;
+            /* text.max leaves room for one maximal line past the threshold */
+            if (buf_append(&b->text, text, len) != ECERT_OK ||
+                buf_append_byte(&b->text, 0) != ECERT_OK)
+                return -1;
+            b->len[k] = len;
+        }
+        b->nlines++;
         progress(im, false);
     }
-    if (got < 0) {
-        progress_clear(im);
-        cli_usage_error("cert import: read error on %s: %s", name, strerror(errno));
-        return EXIT_USAGE;
+    return 1;
+}
+
+static void pipeline_stop(struct cert_import *im)
+{
+    pthread_mutex_lock(&im->mu);
+    im->quit = true;
+    pthread_cond_broadcast(&im->work_cv);
+    pthread_mutex_unlock(&im->mu);
+    for (size_t i = 0; i < im->nworkers; i++)
+        pthread_join(im->workers[i], NULL);
+    im->nworkers = 0;
+}
+
+/* Reads, parses (workers) and stores (here, in order) every line; returns
+ * the exit status. Up to nslots batches are in flight: filled and queued,
+ * or being parsed, or waiting to be stored. */
+static int cert_import_stream(struct cert_import *im, struct line_reader *r, const char *name)
+{
+    size_t next_fill = 0, next_write = 0, inflight = 0;
+    int got = 1;
+    for (;;) {
+        while (got == 1 && inflight < im->nslots) {
+            struct batch *b = &im->slots[next_fill % im->nslots];
+            got = batch_fill(im, r, b);
+            if (got < 0)
+                break;
+            if (b->nlines == 0)
+                continue; /* nothing read: end of input (got 0), or all blank */
+            submit(im, next_fill % im->nslots);
+            next_fill++;
+            inflight++;
+        }
+        if (got < 0) {
+            progress_clear(im);
+            cli_usage_error("cert import: read error on %s: %s", name,
+                            errno ? strerror(errno) : "line buffer");
+            return EXIT_USAGE;
+        }
+        if (inflight == 0)
+            return EXIT_OK;
+        size_t slot = next_write % im->nslots;
+        struct batch *b = &im->slots[slot];
+        wait_parsed(im, b);
+        if (!batch_write(im, b))
+            return EXIT_USAGE;
+        if (b->stop < b->nlines) {
+            /* the decoded data filled the batch: store what was parsed, then
+             * parse on from there before any later batch is stored */
+            b->start = b->stop;
+            submit(im, slot);
+            continue;
+        }
+        next_write++;
+        inflight--;
     }
-    if (!cert_flush(im))
-        return EXIT_USAGE;
-    return EXIT_OK;
+}
+
+/* Online processors, for --jobs' default. */
+static size_t processors(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > JOBS_MAX ? JOBS_MAX : (size_t)n;
 }
 
 static int cert_import(int argc, char **argv)
@@ -941,7 +1264,7 @@ static int cert_import(int argc, char **argv)
     int rc;
     if (!parse_args(argc, argv, "cert import", true, true, cert_usage, &args, &rc))
         return rc;
-    size_t batch = BATCH_DEFAULT;
+    size_t batch = BATCH_DEFAULT, jobs = processors();
     if (args.batch) {
         char *end = NULL;
         errno = 0;
@@ -951,6 +1274,14 @@ static int cert_import(int argc, char **argv)
             return cli_usage_error("cert import: --batch must be 1 to %d", BATCH_MAX);
         batch = v;
     }
+    if (args.jobs) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long v = strtoul(args.jobs, &end, 10);
+        if (errno || end == args.jobs || *end || args.jobs[0] == '-' || v < 1 || v > JOBS_MAX)
+            return cli_usage_error("cert import: --jobs must be 1 to %d", JOBS_MAX);
+        jobs = v;
+    }
     bool from_stdin = strcmp(args.file, "-") == 0;
     FILE *f = from_stdin ? stdin : fopen(args.file, "rb");
     if (!f)
@@ -958,54 +1289,76 @@ static int cert_import(int argc, char **argv)
 
     struct cert_import *im = calloc(1, sizeof *im);
     struct line_reader *r = calloc(1, sizeof *r);
-    if (im)
-        im->certs = calloc(batch, sizeof *im->certs);
-    if (im)
-        im->lines = calloc(batch, sizeof *im->lines);
-    if (!im || !r || !im->certs || !im->lines) {
-        if (im) {
-            free(im->certs);
-            free(im->lines);
-        }
-        free(im);
-        free(r);
-        if (!from_stdin)
-            fclose(f);
-        return cli_usage_error("cert import: out of memory");
+    bool ok = im && r;
+    if (ok) {
+        im->batch_max = batch;
+        im->nslots = jobs + 1;
+        im->slots = calloc(im->nslots, sizeof *im->slots);
+        im->queue = calloc(im->nslots, sizeof *im->queue);
+        im->workers = calloc(jobs, sizeof *im->workers);
+        ok = im->slots && im->queue && im->workers;
+    }
+    size_t ready = 0;
+    while (ok && ready < im->nslots) {
+        ok = batch_init(&im->slots[ready], batch);
+        ready++; /* released below even when half made */
+    }
+    if (ok) {
+        pthread_mutex_init(&im->mu, NULL);
+        pthread_cond_init(&im->work_cv, NULL);
+        pthread_cond_init(&im->done_cv, NULL);
     }
     /* filePath is relative to the JSONL file (to the working directory for
      * stdin); "./" keeps a path such as "-" from meaning stdin. */
     const char *slash = from_stdin ? NULL : strrchr(args.file, '/');
-    if (slash)
+    if (ok && slash)
         snprintf(im->dir, sizeof im->dir, "%.*s", (int)(slash - args.file), args.file);
-    else
+    else if (ok)
         snprintf(im->dir, sizeof im->dir, ".");
-    if (slash == args.file)
+    if (ok && slash == args.file)
         snprintf(im->dir, sizeof im->dir, "/");
-    im->batch_max = batch;
-    arena_init(&im->arena, BATCH_ARENA_MAX);
-    im->tty = isatty(STDERR_FILENO) == 1;
-    struct stat sb;
-    if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
-        im->total_bytes = (uint64_t)sb.st_size;
-    r->f = f;
-    buf_init(&r->line, LINE_MAX_BYTES);
-
-    rc = cli_store_open("cert import", args.config, args.db, &im->s);
+    rc = ok ? EXIT_OK : cli_usage_error("cert import: out of memory");
     if (!rc) {
-        rc = cert_import_stream(im, r, from_stdin ? "stdin" : args.file);
+        im->tty = isatty(STDERR_FILENO) == 1;
+        struct stat sb;
+        if (fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode))
+            im->total_bytes = (uint64_t)sb.st_size;
+        r->f = f;
+        buf_init(&r->line, LINE_MAX_BYTES);
+        rc = cli_store_open("cert import", args.config, args.db, &im->s);
+    }
+    if (!rc) {
+        for (size_t i = 0; i < jobs && !rc; i++) {
+            if (pthread_create(&im->workers[i], NULL, worker_main, im) != 0)
+                rc = cli_usage_error("cert import: cannot start a thread");
+            else
+                im->nworkers++;
+        }
+        if (!rc)
+            rc = cert_import_stream(im, r, from_stdin ? "stdin" : args.file);
+        pipeline_stop(im);
         progress_clear(im);
         printf("imported %" PRIu64 ", rejected %" PRIu64 "\n", im->imported, im->rejected);
         if (!rc && im->rejected)
             rc = EXIT_NEGATIVE;
         store_close(im->s);
     }
-    buf_release(&r->line);
-    arena_release(&im->arena);
+    if (ok) {
+        pthread_mutex_destroy(&im->mu);
+        pthread_cond_destroy(&im->work_cv);
+        pthread_cond_destroy(&im->done_cv);
+    }
+    if (r)
+        buf_release(&r->line);
     if (!from_stdin)
         fclose(f);
-    free(im->certs);
-    free(im->lines);
+    if (im) {
+        for (size_t i = 0; i < ready; i++)
+            batch_release(&im->slots[i]);
+        free(im->slots);
+        free(im->queue);
+        free(im->workers);
+    }
     free(im);
     free(r);
     return rc;

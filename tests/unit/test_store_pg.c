@@ -11,7 +11,10 @@
  *     back, and every append that succeeded is in the chain exactly once;
  *   - `ecert cert import` killed with SIGKILL half-way and run again, on both
  *     backends: only whole batches were kept, and the re-run completes
- *     without duplicates.
+ *     without duplicates;
+ *   - the importer's fast path for fileEntity (the base64 cut out of the
+ *     line before JSON parsing) gives every line the verdict the plain parse
+ *     gives it: escaped, duplicated, nested and misplaced fileEntity values.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -597,6 +600,113 @@ static void test_import_kill_pg(void **state)
     drop_schema(base, schema);
 }
 
+/* ---- the importer's fileEntity fast path --------------------------------- */
+
+/* Runs `ecert cert import` on `text` (a JSONL file) into a new SQLite file;
+ * stores stdout's first line in out and returns the exit status. */
+static int import_text(const char *text, char *out, size_t cap)
+{
+    char dir[] = "/tmp/ecert-fast-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char jsonl[128], db[128], res[128], p[160];
+    snprintf(jsonl, sizeof jsonl, "%s/in.jsonl", dir);
+    snprintf(db, sizeof db, "%s/node.db", dir);
+    snprintf(res, sizeof res, "%s/out.txt", dir);
+    FILE *fp = fopen(jsonl, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+    const char *bin = env_or_fail("ECERT_BIN");
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (!freopen(res, "w", stdout) || !freopen("/dev/null", "w", stderr))
+            _exit(127);
+        execl(bin, bin, "cert", "import", "--db", db, jsonl, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    fp = fopen(res, "r");
+    assert_non_null(fp);
+    if (!fgets(out, (int)cap, fp))
+        out[0] = 0;
+    fclose(fp);
+    out[strcspn(out, "\n")] = 0;
+    const char *files[] = {jsonl, db, res};
+    for (size_t i = 0; i < 3; i++)
+        unlink(files[i]);
+    snprintf(p, sizeof p, "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", db);
+    unlink(p);
+    rmdir(dir);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Certificate 7 as a line whose `"fileEntity":"<base64>"` member is replaced
+ * by `member` (NULL: kept). */
+static void line_with(const char *member, char *out, size_t cap)
+{
+    struct buf line = BUF_INIT(1 << 16);
+    static char scratch[1024];
+    assert_int_equal(certgen_line(7, 64, scratch, &line), ECERT_OK);
+    char *text = (char *)line.data;
+    char *fe = strstr(text, ",\"fileEntity\":\"");
+    assert_non_null(fe);
+    if (member) {
+        *fe = 0;
+        snprintf(out, cap, "%s,%s}\n", text, member);
+    } else {
+        snprintf(out, cap, "%s", text);
+    }
+    buf_release(&line);
+}
+
+static void test_import_file_entity_paths(void **state)
+{
+    (void)state;
+    char good[4096], line[8192], out[128];
+    line_with(NULL, good, sizeof good);
+    char b64[128];
+    const char *v = strstr(good, "\"fileEntity\":\"") + 14;
+    snprintf(b64, sizeof b64, "%.*s", (int)(strchr(v, '"') - v), v);
+    assert_int_equal(import_text(good, out, sizeof out), 0);
+    assert_string_equal(out, "imported 1, rejected 0");
+
+    struct {
+        const char *what;
+        char member[512];
+        int status;
+    } cases[] = {
+        /* base64 broken over lines (escapes): the plain parse, accepted */
+        {"escaped", "", 0},
+        /* a second fileEntity: duplicate keys are refused */
+        {"duplicate", "", 1},
+        /* the file only inside SurfaceData, an empty one at the top: refused */
+        {"nested", "", 1},
+        /* "fileEntity" as a value, not a key: no file at all, refused */
+        {"as value", "", 1},
+        /* spaces around the colon: still found, accepted */
+        {"spaced", "", 0},
+        /* invalid base64: refused either way */
+        {"bad base64", "\"fileEntity\":\"!!!!\"", 1},
+    };
+    snprintf(cases[0].member, sizeof cases[0].member, "\"fileEntity\":\"%.40s\\n%s\"", b64,
+             b64 + 40);
+    snprintf(cases[1].member, sizeof cases[1].member,
+             "\"fileEntity\":\"%s\",\"fileEntity\":\"%s\"", b64, b64);
+    snprintf(cases[2].member, sizeof cases[2].member,
+             "\"X\":{\"fileEntity\":\"%s\"},\"fileEntity\":\"\"", b64);
+    snprintf(cases[3].member, sizeof cases[3].member, "\"note\":\"fileEntity\"");
+    snprintf(cases[4].member, sizeof cases[4].member, "\"fileEntity\" :  \"%s\"", b64);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        line_with(cases[i].member, line, sizeof line);
+        int st = import_text(line, out, sizeof out);
+        if (st != cases[i].status)
+            fail_msg("%s: exit %d, want %d (%s)", cases[i].what, st, cases[i].status, out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +714,7 @@ int main(void)
         cmocka_unit_test(test_restart_under_load),
         cmocka_unit_test(test_import_kill_sqlite),
         cmocka_unit_test(test_import_kill_pg),
+        cmocka_unit_test(test_import_file_entity_paths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
