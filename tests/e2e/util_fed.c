@@ -515,7 +515,17 @@ static struct fed *try_start(int attempt, const char *const *ids, const struct f
         goto fail;
     char port[16], out[1024];
     snprintf(port, sizeof port, "%d", base);
-    int rc = fed_cli(f, out, sizeof out, "federation", "init", f->dir, "--base-port", port, NULL);
+    /* ECERT_E2E_PG_DSN: the stores in that PostgreSQL database, one schema
+     * per node, prefixed per federation so that parallel runs never meet. */
+    const char *pg = getenv("ECERT_E2E_PG_DSN");
+    static int nfed;
+    char prefix[48];
+    snprintf(prefix, sizeof prefix, "e2e%ld_%d_", (long)getpid(), ++nfed);
+    int rc = pg && pg[0] ? fed_cli(f, out, sizeof out, "federation", "init", f->dir, "--base-port",
+                                   port, "--store", "postgres", "--pg-dsn", pg,
+                                   "--pg-schema-prefix", prefix, NULL)
+                         : fed_cli(f, out, sizeof out, "federation", "init", f->dir, "--base-port",
+                                   port, NULL);
     if (rc != 0) {
         fprintf(stderr, "e2e: ecert federation init exited %d\n", rc);
         fed_path(f, logs, sizeof logs, "logs/cli.log");

@@ -13,6 +13,10 @@
  *   fed_finish()       stops what is left, removes the directory unless the
  *                      run failed (then prints where the logs are)
  *
+ * With ECERT_E2E_PG_DSN set, the federation keeps its stores in that
+ * PostgreSQL database instead of SQLite files (federation init --store
+ * postgres, one schema per node; see tests/e2e/test_pg_federation.c).
+ *
  * Node logs go to DIR/logs/<node id>.log, the CLI's stderr to DIR/logs/cli.log.
  * Daemons inherit ASAN_OPTIONS with detect_leaks=1 added, so a sanitizer
  * report or a leak at shutdown makes the daemon exit non-zero, which fails
