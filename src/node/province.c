@@ -263,6 +263,22 @@ static ecert_status forward_by_id(struct call *c, const struct directory_node *o
     return st;
 }
 
+/* The answer of a holder query: this province's `list` (consumed) merged
+ * with the other provinces' (fan_out), as {"total","dataList","unavailable"}. */
+static ecert_status answer_merged(struct call *c, json_t *list)
+{
+    json_t *result = json_object();
+    ecert_status st = fan_out(c, list, result);
+    if (st) {
+        json_decref(list);
+        json_decref(result);
+        return st;
+    }
+    json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
+    json_object_set_new(result, "dataList", list);
+    return put_result(c, result);
+}
+
 enum answer { ANSWER_SUMMARY, ANSWER_INFO, ANSWER_FILE };
 
 /* 表1, 表3, 表5: the holder's certificates, as the scene and token allow. */
@@ -358,15 +374,7 @@ static ecert_status by_holder(struct call *c, enum answer kind)
         json_decref(list);
         return st;
     }
-    json_t *result = json_object();
-    if ((st = fan_out(c, list, result))) {
-        json_decref(list);
-        json_decref(result);
-        return st;
-    }
-    json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
-    json_object_set_new(result, "dataList", list);
-    return put_result(c, result);
+    return answer_merged(c, list);
 }
 
 /* 表2, 表4: one certificate by its identifier. */
@@ -515,15 +523,7 @@ static ecert_status ep_records(struct call *c)
                             r->item_org, "operator", r->operator_name, "bizNum", r->biz_num,
                             "result", r->result, "keptBy", c->node->cfg.id));
     }
-    json_t *result = json_object();
-    if ((st = fan_out(c, list, result))) {
-        json_decref(list);
-        json_decref(result);
-        return st;
-    }
-    json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
-    json_object_set_new(result, "dataList", list);
-    return put_result(c, result);
+    return answer_merged(c, list);
 }
 
 /* ---- 表6: verifying a certificate file ----------------------------------------*/
