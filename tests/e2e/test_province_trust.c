@@ -413,20 +413,25 @@ static void sm3_hex_openssl(const uint8_t *p, size_t n, char out[65])
     hex_encode(md, 32, out);
 }
 
-/* fileEntity decodes to the bytes that fileSM3 names, and is a PDF. */
+/* fileEntity decodes to the bytes that fileSM3 names, and is what
+ * fileFormat says: an OFD (a ZIP package) or a PDF. */
 static void check_file(const json_t *file, const char *id)
 {
     assert_string_equal(field(file, "CertificateID"), id);
     const char *b64 = field(file, "fileEntity");
     const char *sm3 = field(file, "fileSM3");
-    assert_string_equal(field(file, "fileFormat"), "PDF");
+    const char *fmt = field(file, "fileFormat");
+    assert_true(strcmp(fmt, "OFD") == 0 || strcmp(fmt, "PDF") == 0);
     assert_true(strlen(field(file, "fileName")) > 0);
     size_t cap = strlen(b64), n = 0;
     uint8_t *bytes = malloc(cap + 1);
     assert_non_null(bytes);
     assert_int_equal(base64_decode(b64, strlen(b64), bytes, cap, &n, 0), ECERT_OK);
     assert_true(n > 100);
-    assert_memory_equal(bytes, "%PDF-", 5);
+    if (strcmp(fmt, "PDF") == 0)
+        assert_memory_equal(bytes, "%PDF-", 5);
+    else
+        assert_memory_equal(bytes, "PK\x03\x04", 4);
     char hex[65];
     sm3_hex_openssl(bytes, n, hex);
     assert_string_equal(hex, sm3);
@@ -462,7 +467,9 @@ static void check_info(const json_t *s, const struct pick *c)
     assert_true(json_is_object(surface));
     assert_true(json_object_size(surface) > 0);
     assert_string_equal(json_string_value(json_object_get(surface, "证照编号")), c->number);
-    assert_string_equal(field(s, "fileFormat"), "PDF");
+    /* Originals are sealed OFDs, or SM2-signed PDFs (sample food permits). */
+    const char *fmt = field(s, "fileFormat");
+    assert_true(strcmp(fmt, "OFD") == 0 || strcmp(fmt, "PDF") == 0);
     const char *sm3 = field(s, "fileSM3");
     assert_int_equal(strlen(sm3), 64);
     assert_true(is_hex(sm3, 64));
