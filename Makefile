@@ -3,9 +3,12 @@
 #   make run        the main job: a local federation (trust node + 4 provinces)
 #                   on loopback, initialised once in var/demo, in the foreground
 #   make check      all tests, then all tests again under ASan+UBSan
+#   make check-pg   only the PostgreSQL tests (a throwaway server, scripts/pg.sh)
 #   make bench      crypto throughput (ecert API vs raw OpenSSL, side by side), then
 #                   end-to-end load on a real local federation (bench/node_bench.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang)
+#   make bench-scale  BENCH_N certificates into SQLite and PostgreSQL: import
+#                   rate, size, lookup latency at 10^4 and at BENCH_N
 #   make install PREFIX=DIR
 # Each target first runs scripts/install-deps.sh, which installs what is
 # missing (Debian packages, npm test modules) and does nothing otherwise.
@@ -19,7 +22,7 @@ FUZZ_JOBS    ?= 2
 JOBS         ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS  ?=
 
-.PHONY: all build run check check-unit check-asan bench fuzz install deps clean
+.PHONY: all build run check check-unit check-asan check-pg bench bench-scale fuzz install deps clean
 
 all: build
 
@@ -47,6 +50,26 @@ check-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		ctest --output-on-failure -j $(JOBS)
+
+# Only the PostgreSQL part of the suite (CTest label pg: the store suite on a
+# throwaway server from scripts/pg.sh, the fault tests, the e2e federation).
+check-pg: build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L pg
+
+# Growth to a province's size (not part of check): BENCH_N certificates into
+# SQLite and PostgreSQL, import rate, size per certificate, lookup latencies
+# at 10^4 and at BENCH_N. The server is a throwaway one (scripts/pg.sh) with
+# the settings below; docs/store.md has the figures and the 10^8 estimate.
+BENCH_N          ?= 1000000
+BENCH_FILE_BYTES ?= 1024
+BENCH_PG_OPTS    ?= -c shared_buffers=2GB -c max_wal_size=8GB -c checkpoint_timeout=30min \
+                    -c maintenance_work_mem=512MB -c wal_compression=on
+bench-scale: build
+	@state=$(CURDIR)/$(BUILD)/bench-scale/pg; \
+	PG_OPTS="$(BENCH_PG_OPTS)" bash scripts/pg.sh fresh $$state >/dev/null || exit 1; \
+	$(BUILD)/bench/bench_scale --n $(BENCH_N) --file-bytes $(BENCH_FILE_BYTES) \
+		--ecert $(BUILD)/ecert --dir $(CURDIR)/$(BUILD)/bench-scale --pg "$$(cat $$state/dsn)"; \
+	rc=$$?; bash scripts/pg.sh destroy $$state; exit $$rc
 
 bench: build
 	@$(BUILD)/bench/bench_crypto

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libssl-dev libjansson-dev libcmocka-dev
-  libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev
+  libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libpq-dev postgresql
   libzip-dev libxml2-dev libqrencode-dev libzbar-dev libinih-dev
   sqlite3 nodejs npm poppler-utils
 )
