@@ -2551,6 +2551,13 @@ static ecert_status check_changes(struct pdoc *doc, int old, int new, bool dss_o
         if (!eo || eo->type == 0)
             continue; /* a new object */
         if (!en || en->type == 0) {
+            /* Writers may free an old cross-reference or object stream. */
+            const struct pv *gone = NULL;
+            if ((st = load_entry(doc, old, eo, &gone)))
+                break;
+            const struct pv *gt = dict_get(gone, "Type");
+            if (gone && gone->is_stream && (name_is(gt, "XRef") || name_is(gt, "ObjStm")))
+                continue;
             good = disallow(&df, "object %u was deleted", num);
             break;
         }
@@ -2632,6 +2639,7 @@ struct sigctx {
     struct pkcs_chunk ranges[2];
     struct verify_signature *vs;
     int64_t signing_time;   /* Unix seconds, 0 when unknown */
+    bool judged;            /* the covered bytes were compared with what was signed */
 };
 
 static bool der_equal(const struct der *a, const struct der *b)
@@ -2748,6 +2756,7 @@ static ecert_status verify_cms(struct sigctx *cx)
                 goto done;
             vs->integrity = cms->econtent.len == dlen &&
                             memcmp(cms->econtent.p, doc_digest, dlen) == 0;
+            cx->judged = true;
             if (!vs->integrity)
                 verify_sig_fail(vs, "tampered: the signed SHA-1 differs from the covered bytes");
         } else {
@@ -2769,6 +2778,7 @@ static ecert_status verify_cms(struct sigctx *cx)
                 goto done;
             vs->integrity = tst.imprint.len == dlen &&
                             memcmp(tst.imprint.p, doc_digest, dlen) == 0;
+            cx->judged = true;
             if (!vs->integrity)
                 verify_sig_fail(vs, "tampered: the time stamp imprint differs from the "
                                     "covered bytes");
@@ -2836,6 +2846,7 @@ static ecert_status verify_cms(struct sigctx *cx)
             goto done;
         bool match = si->message_digest.len == mdlen &&
                      memcmp(si->message_digest.p, md, mdlen) == 0;
+        cx->judged = true;
         if (kind == SUB_DETACHED)
             vs->integrity = match;
         if (!match) {
@@ -2864,8 +2875,10 @@ static ecert_status verify_cms(struct sigctx *cx)
                          si->signature.p, siglen, why, sizeof why);
         /* Without signed attributes the signature is the only check of the
          * covered bytes: a changed byte and a bad signature look the same. */
-        if (kind == SUB_DETACHED)
+        if (kind == SUB_DETACHED) {
             vs->integrity = st == ECERT_OK;
+            cx->judged = true;
+        }
     }
     if (st == ECERT_OK) {
         vs->signature = true;
@@ -3039,18 +3052,22 @@ ecert_status pdf_verify(const uint8_t *file, size_t len, const struct verify_opt
         if (!covered)
             vs->integrity = false;
         bool trusted = vs->trust == VERIFY_TRUST_TRUSTED;
-        if (!vs->integrity)
+        /* Tampered: bytes not covered, or covered bytes that differ from
+         * what was signed. A signature that could not be checked at all
+         * (unsupported or non-conforming) is invalid, not tampered. */
+        if (!covered || (cx.judged && !vs->integrity))
             tampered = true;
-        else if (!vs->signature)
+        else if (!vs->integrity || !vs->signature)
             invalid = true;
         else if (opts->require_trust && !trusted)
             untrusted = true;
         if (!vs->integrity || !vs->signature || (opts->require_trust && !trusted)) {
             all = false;
             if (!vs->reason[0])
-                verify_sig_fail(vs, "%s", !vs->integrity ? "tampered" : !vs->signature
-                                                                          ? "invalid signature"
-                                                                          : "untrusted");
+                verify_sig_fail(vs, "%s", (!covered || (cx.judged && !vs->integrity))
+                                              ? "tampered"
+                                          : (!vs->integrity || !vs->signature) ? "invalid signature"
+                                                                               : "untrusted");
         }
     }
     out->result = all ? 1 : 0;
