@@ -1,0 +1,764 @@
+/*
+ * sm2_fast.c — the fast SM2 engine: points, scalar multiplication, and the
+ * signing / verification / encryption cores on sm2p256v1.
+ *
+ * Secrets are the private scalar d (and (1+d)^-1), the ephemeral k of signing
+ * and encryption, and every point derived from them before it is published.
+ * Every routine that touches them is constant time: the scalar is recoded in
+ * fixed-width signed windows whose digits only steer mask-based selections;
+ * table entries are fetched by reading the whole table; there is no branch or
+ * memory index that depends on a secret. docs/sm2-fast.md gives the argument
+ * step by step. Verification works on public data only and is variable time.
+ *
+ * Points are Jacobian (X, Y, Z) ~ (X/Z^2, Y/Z^3) in Montgomery form; Z = 0 is
+ * the point at infinity. Formulas are those of the Explicit-Formulas Database
+ * for a = -3: dbl-2001-b (3M+5S), madd-2007-bl (7M+4S), add-2007-bl (11M+5S).
+ */
+#include "crypto/sm2_fast.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "common/error.h"
+#include "common/secure.h"
+#include "crypto/random.h"
+#include "crypto/sm2_field.h"
+
+#if SM2_FAST_AVAILABLE
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
+/* ---- points and tables ----------------------------------------------------*/
+
+struct jac {
+    uint64_t x[4], y[4], z[4];
+};
+
+struct aff {
+    uint64_t x[4], y[4];
+};
+
+/* G in Montgomery form. */
+static const struct aff SM2_G = {
+    {0x61328990f418029eULL, 0x3e7981eddca6c050ULL, 0xd6a1ed99ac24c3c3ULL, 0x91167a5ee1c13b05ULL},
+    {0xc1354e593c2d0dddULL, 0xc1f5e5788d3295faULL, 0x8d4cfb066e2a48f8ULL, 0x63cd65d481d735bdULL},
+};
+
+/* Fixed-base comb: window i holds j·2^(7i)·P for j = 1..64, affine. k·P is
+ * then the sum of 37 table points chosen by k's signed digits, with no
+ * doubling at all. 37·64 entries of 64 bytes: 148 KiB per table. */
+#define COMB_W 7
+#define COMB_SIZE (1 << (COMB_W - 1))
+#define COMB_WINDOWS ((256 + COMB_W) / COMB_W) /* 37: 7·37 = 259 >= 257 */
+
+struct comb {
+    struct aff t[COMB_WINDOWS][COMB_SIZE];
+};
+
+/* Variable base: 5-bit signed windows over a table of 1P..16P. */
+#define VAR_W 5
+#define VAR_SIZE (1 << (VAR_W - 1))
+#define VAR_WINDOWS ((256 + VAR_W) / VAR_W) /* 52: 5·52 = 260 >= 257 */
+
+/* What each backend provides (sm2_fast_impl.h). */
+struct sm2_backend {
+    const char *name;
+    int (*comb_build)(struct comb *c, const struct aff *base);
+    void (*comb_mul_ct)(struct jac *r, const struct comb *c, const uint64_t k[4]);
+    void (*var_mul_ct)(struct jac *r, const uint64_t k[4], const struct aff *p);
+    void (*double_mul_vt)(struct jac *acc, const uint64_t s[4], const uint64_t t[4],
+                          const struct aff *p, const struct comb *tab, const struct comb *g);
+    int (*jac_to_bytes)(const struct jac *a, uint8_t out[64]);
+    int (*jac_pair_to_bytes)(const struct jac *a, const struct jac *b, uint8_t oa[64],
+                             uint8_t ob[64]);
+    void (*jac_x_plain)(uint64_t x[4], const struct jac *a);
+    int (*jac_x_equals)(const struct jac *acc, const uint64_t x[4]);
+    int (*aff_from_bytes)(struct aff *r, const uint8_t xy[64]);
+    void (*fp_inv_fermat)(uint64_t r[4], const uint64_t a[4]);
+    void (*fp_mul)(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]);
+    void (*fp_sqr)(uint64_t r[4], const uint64_t a[4]);
+};
+
+/* ---- helpers shared by the backends (no field multiplication) -------------*/
+
+/* r = mask ? a : b */
+static void jac_select(struct jac *r, const struct jac *a, const struct jac *b, uint64_t mask)
+{
+    sm2_select4(r->x, a->x, b->x, mask);
+    sm2_select4(r->y, a->y, b->y, mask);
+    sm2_select4(r->z, a->z, b->z, mask);
+}
+
+static void jac_from_aff(struct jac *r, const struct aff *a)
+{
+    sm2_copy4(r->x, a->x);
+    sm2_copy4(r->y, a->y);
+    sm2_copy4(r->z, SM2_FP_ONE);
+}
+
+/* y := neg ? -y : y */
+static void fp_cneg(uint64_t y[4], uint64_t neg)
+{
+    uint64_t ny[4];
+    fp_neg(ny, y);
+    sm2_select4(y, ny, y, neg);
+}
+
+/* Booth (signed) window i of width w of a 256-bit scalar k (k[4] = 0):
+ * digit = k's bits [wi, wi+w) + bit wi-1 - 2^w·bit(wi+w-1), in
+ * [-2^(w-1), 2^(w-1)], returned as magnitude and sign mask. Window positions
+ * are public; the arithmetic on the bits is branch-free. Summed over enough
+ * windows (w·count >= 257) the digits give back k exactly. */
+static inline void booth(const uint64_t k[5], int w, int i, uint64_t *mag, uint64_t *neg)
+{
+    int pos = w * i - 1;
+    uint64_t mask = (1ULL << (w + 1)) - 1, x;
+    if (pos < 0) {
+        x = (k[0] << 1) & mask;
+    } else {
+        int li = pos / 64, sh = pos % 64;
+        x = k[li] >> sh;
+        if (sh + w + 1 > 64)
+            x |= k[li + 1] << (64 - sh);
+        x &= mask;
+    }
+    uint64_t s = x >> w, val = (x + 1) >> 1, m = 0 - s;
+    *mag = (val & ~m) | (((1ULL << w) - val) & m);
+    *neg = m;
+}
+
+/* Width-5 NAF of a public 256-bit scalar: odd digits in [-15, 15]. */
+static int wnaf5(const uint64_t k4[4], int8_t naf[258])
+{
+    uint64_t k[5] = {k4[0], k4[1], k4[2], k4[3], 0};
+    int len = 0;
+    memset(naf, 0, 258);
+    for (int i = 0; i < 258; i++) {
+        if (!(k[0] | k[1] | k[2] | k[3] | k[4]))
+            break;
+        int d = 0;
+        if (k[0] & 1) {
+            d = (int)(k[0] & 31);
+            if (d >= 16)
+                d -= 32;
+            /* k -= d */
+            uint64_t c = 0;
+            if (d > 0) {
+                k[0] = sm2_sbb(k[0], (uint64_t)d, &c);
+                for (int l = 1; l < 5; l++)
+                    k[l] = sm2_sbb(k[l], 0, &c);
+            } else {
+                k[0] = sm2_adc(k[0], (uint64_t)-d, &c);
+                for (int l = 1; l < 5; l++)
+                    k[l] = sm2_adc(k[l], 0, &c);
+            }
+        }
+        naf[i] = (int8_t)d;
+        len = i + 1;
+        for (int l = 0; l < 4; l++)
+            k[l] = (k[l] >> 1) | (k[l + 1] << 63);
+        k[4] >>= 1;
+    }
+    return len;
+}
+
+/* ---- backends --------------------------------------------------------------*/
+
+#define BK(name) name##_generic
+#define BK_NAME "generic"
+#define BK_ATTR
+#define BK_VEC 16
+#define FP_MUL fp_mul
+#define FP_SQR fp_sqr
+#include "crypto/sm2_fast_impl.h"
+#undef BK
+#undef BK_NAME
+#undef BK_ATTR
+#undef BK_VEC
+#undef FP_MUL
+#undef FP_SQR
+
+#if SM2_FIELD_X64
+#define BK(name) name##_x64
+#define BK_NAME "x64"
+#define BK_ATTR __attribute__((target("avx2,bmi2,adx")))
+#define BK_VEC 32
+#define FP_MUL fp_mul_x64
+#define FP_SQR fp_sqr_x64
+#include "crypto/sm2_fast_impl.h"
+#undef BK
+#undef BK_NAME
+#undef BK_ATTR
+#undef BK_VEC
+#undef FP_MUL
+#undef FP_SQR
+#endif
+
+/* The x64 backend needs BMI2 (MULX), ADX (ADCX/ADOX) and AVX2 (scans). */
+static bool cpu_has_x64(void)
+{
+#if SM2_FIELD_X64
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+        return false;
+    bool bmi2 = (b >> 8) & 1, adx = (b >> 19) & 1;
+    __builtin_cpu_init();
+    return bmi2 && adx && __builtin_cpu_supports("avx2") != 0;
+#else
+    return false;
+#endif
+}
+
+static _Atomic(const struct sm2_backend *) backend;
+
+/* The G table and the backend, chosen once: the x64 backend where the CPU
+ * has it, unless ECERT_SM2_FAST_BACKEND=generic. */
+static struct comb *g_comb;
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+
+static void g_init(void)
+{
+    const struct sm2_backend *bk = &backend_generic;
+    const char *env = getenv("ECERT_SM2_FAST_BACKEND");
+#if SM2_FIELD_X64
+    if (cpu_has_x64() && !(env && strcmp(env, "generic") == 0))
+        bk = &backend_x64;
+#else
+    (void)env;
+#endif
+    atomic_store(&backend, bk);
+    struct comb *c = aligned_alloc(64, sizeof *c);
+    if (c && !bk->comb_build(c, &SM2_G)) {
+        free(c);
+        c = NULL;
+    }
+    g_comb = c;
+}
+
+static const struct comb *g_table(void)
+{
+    pthread_once(&g_once, g_init);
+    return g_comb;
+}
+
+static const struct sm2_backend *bk(void)
+{
+    pthread_once(&g_once, g_init);
+    return atomic_load_explicit(&backend, memory_order_relaxed);
+}
+
+const char *sm2_fast_backend(void)
+{
+    return bk()->name;
+}
+
+int sm2_fast_set_backend(const char *name)
+{
+    pthread_once(&g_once, g_init);
+    if (strcmp(name, "generic") == 0) {
+        atomic_store(&backend, &backend_generic);
+        return 0;
+    }
+#if SM2_FIELD_X64
+    if (strcmp(name, "x64") == 0 && cpu_has_x64()) {
+        atomic_store(&backend, &backend_x64);
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+/* ---- per-key state --------------------------------------------------------*/
+
+struct sm2_fast_pub {
+    struct aff p;
+    _Atomic(struct comb *) table;
+    atomic_uint uses;
+};
+
+struct sm2_fast_priv {
+    uint64_t d[4];    /* plain */
+    uint64_t dm[4];   /* d·R mod n */
+    uint64_t dinv[4]; /* (1+d)^-1·R mod n */
+};
+
+static atomic_size_t tables_max = 128;
+static atomic_uint tables_threshold = 16;
+static atomic_size_t tables_live;
+
+size_t sm2_fast_set_key_tables(size_t max, unsigned threshold)
+{
+    atomic_store(&tables_threshold, threshold ? threshold : 1);
+    return atomic_exchange(&tables_max, max);
+}
+
+size_t sm2_fast_key_tables_live(void)
+{
+    return atomic_load(&tables_live);
+}
+
+bool sm2_fast_pub_has_table(const struct sm2_fast_pub *p)
+{
+    return p && atomic_load_explicit(&((struct sm2_fast_pub *)p)->table, memory_order_acquire);
+}
+
+/* The key's table if it has one; counts a use and builds the table on the
+ * threshold-th use while the process-wide budget allows. Exactly one caller
+ * sees the count reach the threshold (or a later multiple of 4096, to retry
+ * when the budget was full), so a table is built at most once per key. */
+static const struct comb *pub_table(struct sm2_fast_pub *p)
+{
+    struct comb *t = atomic_load_explicit(&p->table, memory_order_acquire);
+    if (t)
+        return t;
+    unsigned n = atomic_fetch_add_explicit(&p->uses, 1, memory_order_relaxed) + 1;
+    unsigned th = atomic_load_explicit(&tables_threshold, memory_order_relaxed);
+    if (n != th && !(n > th && n % 4096 == 0))
+        return NULL;
+    size_t live = atomic_fetch_add(&tables_live, 1);
+    if (live >= atomic_load(&tables_max)) {
+        atomic_fetch_sub(&tables_live, 1);
+        return NULL;
+    }
+    t = aligned_alloc(64, sizeof *t);
+    if (!t || !bk()->comb_build(t, &p->p)) {
+        free(t);
+        atomic_fetch_sub(&tables_live, 1);
+        return NULL;
+    }
+    struct comb *expected = NULL;
+    if (!atomic_compare_exchange_strong_explicit(&p->table, &expected, t, memory_order_release,
+                                                 memory_order_acquire)) {
+        free(t);
+        atomic_fetch_sub(&tables_live, 1);
+        return expected;
+    }
+    return t;
+}
+
+ecert_status sm2_fast_pub_new(const uint8_t xy[64], struct sm2_fast_pub **out)
+{
+    struct aff a;
+    if (!bk()->aff_from_bytes(&a, xy))
+        return err_set(ECERT_E_MALFORMED, "point not on the curve");
+    struct sm2_fast_pub *p = calloc(1, sizeof *p);
+    if (!p)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    p->p = a;
+    atomic_init(&p->table, NULL);
+    atomic_init(&p->uses, 0);
+    *out = p;
+    return ECERT_OK;
+}
+
+void sm2_fast_pub_free(struct sm2_fast_pub *p)
+{
+    if (!p)
+        return;
+    struct comb *t = atomic_load(&p->table);
+    if (t) {
+        free(t);
+        atomic_fetch_sub(&tables_live, 1);
+    }
+    free(p);
+}
+
+ecert_status sm2_fast_priv_new(const uint8_t d[32], struct sm2_fast_priv **out, uint8_t xy[64])
+{
+    const struct comb *g = g_table();
+    if (!g)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    struct sm2_fast_priv *p = OPENSSL_secure_zalloc(sizeof *p);
+    if (!p)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    uint64_t t[4];
+    sm2_from_be(p->d, d);
+    fn_to_mont(p->dm, p->d);
+    /* (1 + d)^-1 in Montgomery form: 1 + d in Montgomery is dm + R mod n */
+    fn_add(t, p->dm, SM2_FN_ONE);
+    fn_inv(p->dinv, t);
+    secure_wipe(t, sizeof t);
+    int ok = 1;
+    if (xy) {
+        struct jac q;
+        bk()->comb_mul_ct(&q, g, p->d);
+        ok = bk()->jac_to_bytes(&q, xy);
+        secure_wipe(&q, sizeof q);
+    }
+    if (!ok) {
+        sm2_fast_priv_free(p);
+        return err_set(ECERT_E_MALFORMED, "private key out of range");
+    }
+    *out = p;
+    return ECERT_OK;
+}
+
+void sm2_fast_priv_free(struct sm2_fast_priv *p)
+{
+    if (p)
+        OPENSSL_secure_clear_free(p, sizeof *p);
+}
+
+/* ---- operations ----------------------------------------------------------- */
+
+ecert_status sm2_fast_random_scalar(uint8_t k[32])
+{
+    uint64_t v[4];
+    for (int tries = 0; tries < 64; tries++) {
+        ecert_status st = random_bytes(k, 32);
+        if (st)
+            return st;
+        sm2_from_be(v, k);
+        /* rejection sampling: the verdict on a discarded candidate reveals
+         * nothing about the accepted one */
+        int ok = sm2_lt4(v, SM2_N) && !(sm2_is_zero4(v) & 1);
+        secure_wipe(v, sizeof v);
+        if (ok)
+            return ECERT_OK;
+    }
+    return err_set(ECERT_E_CRYPTO, "random: no scalar in range");
+}
+
+ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
+                           const uint8_t *k_fixed, uint8_t sig[64])
+{
+    const struct comb *g = g_table();
+    if (!g)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    uint64_t ev[4], k[4], x1[4], r[4], s[4], t[4];
+    uint8_t kb[32];
+    struct jac q;
+    ecert_status st = ECERT_OK;
+    sm2_from_be(ev, e);
+    fn_reduce(ev, ev);
+    for (int tries = 0;; tries++) {
+        if (tries == 64) {
+            st = err_set(ECERT_E_CRYPTO, "SM2 signing: no usable k");
+            break;
+        }
+        if (k_fixed) {
+            sm2_from_be(k, k_fixed);
+            fn_reduce(k, k);
+        } else {
+            if ((st = sm2_fast_random_scalar(kb)))
+                break;
+            sm2_from_be(k, kb);
+        }
+        /* (x1, y1) = kG;  r = (e + x1) mod n */
+        bk()->comb_mul_ct(&q, g, k);
+        bk()->jac_x_plain(x1, &q);
+        fn_reduce(x1, x1); /* x1 < p < 2n */
+        fn_add(r, ev, x1);
+        /* reject r = 0 and r + k = n (probability ~2^-255 for a random k:
+         * branching on these verdicts leaks nothing about a used k) */
+        fn_add(t, r, k);
+        int bad = (int)((sm2_is_zero4(r) | sm2_is_zero4(t) | sm2_is_zero4(k)) & 1);
+        if (!bad) {
+            /* s = (1 + d)^-1 (k - r·d) mod n */
+            fn_mul(t, r, d->dm); /* r·d (Montgomery product with d·R) */
+            fn_sub(t, k, t);
+            fn_mul(s, t, d->dinv);
+            bad = (int)(sm2_is_zero4(s) & 1);
+        }
+        if (!bad) {
+            sm2_to_be(sig, r);
+            sm2_to_be(sig + 32, s);
+            break;
+        }
+        if (k_fixed) {
+            st = err_set(ECERT_E_ARG, "SM2: the given k yields a degenerate signature");
+            break;
+        }
+    }
+    secure_wipe(k, sizeof k);
+    secure_wipe(kb, sizeof kb);
+    secure_wipe(t, sizeof t);
+    secure_wipe(&q, sizeof q);
+    return st;
+}
+
+ecert_status sm2_fast_verify(struct sm2_fast_pub *p, const uint8_t e[32], const uint8_t sig[64])
+{
+    const struct comb *g = g_table();
+    if (!g)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    const struct sm2_backend *b = bk();
+    uint64_t r[4], s[4], t[4], ev[4], x[4];
+    sm2_from_be(r, sig);
+    sm2_from_be(s, sig + 32);
+    if ((sm2_is_zero4(r) & 1) || (sm2_is_zero4(s) & 1) || !sm2_lt4(r, SM2_N) || !sm2_lt4(s, SM2_N))
+        return err_set(ECERT_E_SIGNATURE, "signature: r or s out of range");
+    fn_add(t, r, s);
+    if (sm2_is_zero4(t) & 1)
+        return err_set(ECERT_E_SIGNATURE, "signature: r + s = n");
+    struct jac acc;
+    b->double_mul_vt(&acc, s, t, &p->p, pub_table(p), g);
+    if (sm2_is_zero4(acc.z) & 1)
+        return err_set(ECERT_E_SIGNATURE, "signature does not verify");
+    /* r = (e + x1) mod n  <=>  x1 ∈ {r - e, r - e + n} (the latter only when
+     * below p), checked as X = x·Z^2 without an inversion */
+    sm2_from_be(ev, e);
+    fn_reduce(ev, ev);
+    fn_sub(x, r, ev);
+    if (b->jac_x_equals(&acc, x))
+        return ECERT_OK;
+    uint64_t c = 0;
+    for (int i = 0; i < 4; i++)
+        x[i] = sm2_adc(x[i], SM2_N[i], &c);
+    if (!c && sm2_lt4(x, SM2_P) && b->jac_x_equals(&acc, x))
+        return ECERT_OK;
+    return err_set(ECERT_E_SIGNATURE, "signature does not verify");
+}
+
+ecert_status sm2_fast_encrypt_points(struct sm2_fast_pub *p, const uint8_t kb[32], uint8_t c1[64],
+                                     uint8_t x2y2[64])
+{
+    const struct comb *g = g_table();
+    if (!g)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    uint64_t k[4];
+    sm2_from_be(k, kb);
+    fn_reduce(k, k);
+    if (sm2_is_zero4(k) & 1)
+        return err_set(ECERT_E_ARG, "SM2: k = 0 mod n");
+    struct jac a, b;
+    bk()->comb_mul_ct(&a, g, k);
+    const struct comb *tab = pub_table(p);
+    if (tab)
+        bk()->comb_mul_ct(&b, tab, k);
+    else
+        bk()->var_mul_ct(&b, k, &p->p);
+    int ok = bk()->jac_pair_to_bytes(&a, &b, c1, x2y2);
+    secure_wipe(k, sizeof k);
+    secure_wipe(&a, sizeof a);
+    secure_wipe(&b, sizeof b);
+    /* k < n and P of order n: neither point can be infinity */
+    return ok ? ECERT_OK : err_set(ECERT_E_CRYPTO, "SM2: point at infinity");
+}
+
+ecert_status sm2_fast_decrypt_point(const struct sm2_fast_priv *d, const uint8_t c1[64],
+                                    uint8_t x2y2[64])
+{
+    struct aff p;
+    if (!bk()->aff_from_bytes(&p, c1))
+        return ECERT_E_DECRYPT;
+    struct jac s;
+    bk()->var_mul_ct(&s, d->d, &p);
+    int ok = bk()->jac_to_bytes(&s, x2y2);
+    secure_wipe(&s, sizeof s);
+    /* d in [1, n-2] and C1 of order n: S is never infinity (h = 1) */
+    return ok ? ECERT_OK : err_set(ECERT_E_CRYPTO, "SM2: point at infinity");
+}
+
+/* ---- test hooks ------------------------------------------------------------*/
+
+bool sm2_fast_available(void)
+{
+    return true;
+}
+
+int sm2_fast_point_valid(const uint8_t xy[64])
+{
+    struct aff a;
+    return bk()->aff_from_bytes(&a, xy);
+}
+
+int sm2_fast_mul_base(const uint8_t kb[32], uint8_t out[64])
+{
+    const struct comb *g = g_table();
+    uint64_t k[4];
+    struct jac q;
+    sm2_from_be(k, kb);
+    fn_reduce(k, k);
+    bk()->comb_mul_ct(&q, g, k);
+    return bk()->jac_to_bytes(&q, out);
+}
+
+int sm2_fast_mul_point(const uint8_t kb[32], const uint8_t pb[64], uint8_t out[64])
+{
+    struct aff p;
+    uint64_t k[4];
+    struct jac q;
+    if (!bk()->aff_from_bytes(&p, pb))
+        return 0;
+    sm2_from_be(k, kb);
+    fn_reduce(k, k);
+    bk()->var_mul_ct(&q, k, &p);
+    return bk()->jac_to_bytes(&q, out);
+}
+
+int sm2_fast_mul_point_table(const uint8_t kb[32], const uint8_t pb[64], uint8_t out[64])
+{
+    struct aff p;
+    uint64_t k[4];
+    struct jac q;
+    if (!bk()->aff_from_bytes(&p, pb))
+        return 0;
+    struct comb *c = aligned_alloc(64, sizeof *c);
+    if (!c || !bk()->comb_build(c, &p)) {
+        free(c);
+        return 0;
+    }
+    sm2_from_be(k, kb);
+    fn_reduce(k, k);
+    bk()->comb_mul_ct(&q, c, k);
+    free(c);
+    return bk()->jac_to_bytes(&q, out);
+}
+
+int sm2_fast_mul_double(const uint8_t sb[32], const uint8_t tb[32], const uint8_t pb[64],
+                        uint8_t out[64])
+{
+    struct aff p;
+    uint64_t s[4], t[4];
+    struct jac q;
+    if (!bk()->aff_from_bytes(&p, pb))
+        return 0;
+    sm2_from_be(s, sb);
+    sm2_from_be(t, tb);
+    fn_reduce(s, s);
+    fn_reduce(t, t);
+    bk()->double_mul_vt(&q, s, t, &p, NULL, g_table());
+    return bk()->jac_to_bytes(&q, out);
+}
+
+/* Field operations on plain big-endian values < p, through the backend:
+ * '*' product, 's' square, 'i' inverse (divsteps), 'f' inverse (Fermat),
+ * '+' sum, '-' difference. -1 for an input >= p or an unknown op. */
+int sm2_fast_field_op(char op, const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
+{
+    const struct sm2_backend *be = bk();
+    uint64_t x[4], y[4], r[4];
+    sm2_from_be(x, a);
+    sm2_from_be(y, b);
+    if (!sm2_lt4(x, SM2_P) || !sm2_lt4(y, SM2_P))
+        return -1;
+    be->fp_mul(x, x, SM2_FP_R2);
+    be->fp_mul(y, y, SM2_FP_R2);
+    switch (op) {
+    case '*':
+        be->fp_mul(r, x, y);
+        break;
+    case 's':
+        be->fp_sqr(r, x);
+        break;
+    case 'i':
+        fp_inv_divsteps(r, x);
+        break;
+    case 'f':
+        be->fp_inv_fermat(r, x);
+        break;
+    case '+':
+        fp_add(r, x, y);
+        break;
+    case '-':
+        fp_sub(r, x, y);
+        break;
+    default:
+        return -1;
+    }
+    static const uint64_t one[4] = {1, 0, 0, 0};
+    be->fp_mul(r, r, one);
+    sm2_to_be(out, r);
+    return 0;
+}
+
+#else /* !SM2_FAST_AVAILABLE: every entry point reports the engine missing */
+
+bool sm2_fast_available(void)
+{
+    return false;
+}
+/* (stubs below keep the callers linkable; sm2_engine_set refuses FAST) */
+ecert_status sm2_fast_pub_new(const uint8_t xy[64], struct sm2_fast_pub **out)
+{
+    *out = NULL;
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+void sm2_fast_pub_free(struct sm2_fast_pub *p)
+{
+}
+ecert_status sm2_fast_priv_new(const uint8_t d[32], struct sm2_fast_priv **out, uint8_t xy[64])
+{
+    *out = NULL;
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+void sm2_fast_priv_free(struct sm2_fast_priv *p)
+{
+}
+size_t sm2_fast_set_key_tables(size_t max, unsigned threshold)
+{
+    return 0;
+}
+size_t sm2_fast_key_tables_live(void)
+{
+    return 0;
+}
+bool sm2_fast_pub_has_table(const struct sm2_fast_pub *p)
+{
+    return false;
+}
+ecert_status sm2_fast_random_scalar(uint8_t k[32])
+{
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
+                           const uint8_t *k_fixed, uint8_t sig[64])
+{
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+ecert_status sm2_fast_verify(struct sm2_fast_pub *p, const uint8_t e[32], const uint8_t sig[64])
+{
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+ecert_status sm2_fast_encrypt_points(struct sm2_fast_pub *p, const uint8_t k[32], uint8_t c1[64],
+                                     uint8_t x2y2[64])
+{
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+ecert_status sm2_fast_decrypt_point(const struct sm2_fast_priv *d, const uint8_t c1[64],
+                                    uint8_t x2y2[64])
+{
+    return err_set(ECERT_E_CRYPTO, "fast SM2 engine not built");
+}
+int sm2_fast_point_valid(const uint8_t xy[64])
+{
+    return 0;
+}
+int sm2_fast_mul_base(const uint8_t k[32], uint8_t out[64])
+{
+    return 0;
+}
+int sm2_fast_mul_point(const uint8_t k[32], const uint8_t p[64], uint8_t out[64])
+{
+    return 0;
+}
+int sm2_fast_mul_double(const uint8_t s[32], const uint8_t t[32], const uint8_t p[64],
+                        uint8_t out[64])
+{
+    return 0;
+}
+int sm2_fast_mul_point_table(const uint8_t k[32], const uint8_t p[64], uint8_t out[64])
+{
+    return 0;
+}
+const char *sm2_fast_backend(void)
+{
+    return "none";
+}
+int sm2_fast_set_backend(const char *name)
+{
+    return -1;
+}
+int sm2_fast_field_op(char op, const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
+{
+    return -1;
+}
+
+#endif
