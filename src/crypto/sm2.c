@@ -9,7 +9,13 @@
  *
  * Curves other than sm2p256v1 (the GM/T 0003 example curve of the test
  * vectors) have no EVP key; their signatures use the primitive path below,
- * which is also what sm2_sign_digest_with_k uses for known-answer tests.
+ * which is also what sm2_sign_digest_with_k uses for known-answer tests on
+ * the OpenSSL engine.
+ *
+ * With the fast engine selected (the default, see sm2_engine_set), keys on
+ * sm2p256v1 carry the engine's own form of the key, and signing, verification
+ * and public-key derivation go through sm2_fast.c instead; everything around
+ * them (Z, e, encodings, checks) is shared.
  */
 #include "crypto/sm2.h"
 
@@ -33,6 +39,63 @@
 #include "crypto/random.h"
 #include "crypto/sm2_internal.h"
 #include "crypto/sm3.h"
+
+/* ---- engines --------------------------------------------------------------*/
+
+static atomic_int engine;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+/* The initial engine: fast when built in, unless ECERT_SM2_ENGINE says
+ * otherwise (a way to run any binary, e.g. the whole test suite, on the
+ * reference engine without a config file). */
+static void engine_init(void)
+{
+    enum sm2_engine e = sm2_fast_available() ? SM2_ENGINE_FAST : SM2_ENGINE_OPENSSL;
+    const char *env = getenv("ECERT_SM2_ENGINE");
+    enum sm2_engine want;
+    if (env && *env && sm2_engine_from_name(env, &want) == ECERT_OK &&
+        (want == SM2_ENGINE_OPENSSL || sm2_fast_available()))
+        e = want;
+    atomic_store(&engine, (int)e);
+}
+
+ecert_status sm2_engine_set(enum sm2_engine e)
+{
+    pthread_once(&engine_once, engine_init);
+    if (e != SM2_ENGINE_OPENSSL && e != SM2_ENGINE_FAST)
+        return err_set(ECERT_E_ARG, "unknown SM2 engine %d", (int)e);
+    if (e == SM2_ENGINE_FAST && !sm2_fast_available())
+        return err_set(ECERT_E_ARG, "the fast SM2 engine is not built in (no 128-bit integers)");
+    atomic_store(&engine, (int)e);
+    return ECERT_OK;
+}
+
+enum sm2_engine sm2_engine_get(void)
+{
+    pthread_once(&engine_once, engine_init);
+    return (enum sm2_engine)atomic_load_explicit(&engine, memory_order_relaxed);
+}
+
+ecert_status sm2_engine_from_name(const char *name, enum sm2_engine *out)
+{
+    if (strcmp(name, "fast") == 0)
+        *out = SM2_ENGINE_FAST;
+    else if (strcmp(name, "openssl") == 0)
+        *out = SM2_ENGINE_OPENSSL;
+    else
+        return err_set(ECERT_E_ARG, "unknown SM2 engine '%.32s' (fast|openssl)", name);
+    return ECERT_OK;
+}
+
+const char *sm2_engine_name(enum sm2_engine e)
+{
+    return e == SM2_ENGINE_FAST ? "fast" : "openssl";
+}
+
+bool sm2_key_use_fast(const struct sm2_key *k)
+{
+    return k->fpub && sm2_engine_get() == SM2_ENGINE_FAST;
+}
 
 /* ---- curves ---------------------------------------------------------------*/
 
@@ -169,6 +232,10 @@ static ecert_status key_finish(struct sm2_key *k)
         st = sm2_z_compute(k, (const uint8_t *)SM2_DEFAULT_ID, SM2_DEFAULT_ID_LEN, k->z_default);
     if (!st && k->curve->is_default)
         st = key_build_evp(k);
+    /* Both engines' forms exist for every production-curve key, so the
+     * engine can be switched while keys exist (tests compare them). */
+    if (!st && k->curve->is_default && sm2_fast_available())
+        st = sm2_fast_pub_new(k->xy, &k->fpub);
     return st;
 }
 
@@ -195,10 +262,27 @@ ecert_status sm2_key_from_private(const struct sm2_curve *curve, const uint8_t d
         st = err_set(ECERT_E_MALFORMED, "private key out of range [1, n-2]");
         goto done;
     }
-    k->pub = EC_POINT_new(curve->group);
-    if (!k->pub || !EC_POINT_mul(curve->group, k->pub, k->d, NULL, NULL, ctx)) {
-        st = err_set(ECERT_E_CRYPTO, "SM2: cannot derive the public key");
-        goto done;
+    if (curve->is_default && sm2_fast_available()) {
+        /* The fast engine's scalars ((1+d)^-1 etc.) and, when it is the
+         * selected engine, the public point d·G (constant time). */
+        uint8_t xy[SM2_POINT_LEN];
+        bool fast = sm2_engine_get() == SM2_ENGINE_FAST;
+        if ((st = sm2_fast_priv_new(d, &k->fpriv, fast ? xy : NULL)))
+            goto done;
+        if (fast) {
+            st = sm2_point_from_xy(curve, xy, &k->pub);
+            if (st) {
+                st = err_set(ECERT_E_CRYPTO, "SM2: cannot derive the public key");
+                goto done;
+            }
+        }
+    }
+    if (!k->pub) {
+        k->pub = EC_POINT_new(curve->group);
+        if (!k->pub || !EC_POINT_mul(curve->group, k->pub, k->d, NULL, NULL, ctx)) {
+            st = err_set(ECERT_E_CRYPTO, "SM2: cannot derive the public key");
+            goto done;
+        }
     }
     k->has_private = true;
     st = key_finish(k);
@@ -395,6 +479,8 @@ void sm2_key_free(struct sm2_key *k)
     BN_clear_free(k->d);
     EC_POINT_free(k->pub);
     EVP_PKEY_free(k->pkey);
+    sm2_fast_pub_free(k->fpub);
+    sm2_fast_priv_free(k->fpriv);
     secure_wipe(k, sizeof *k);
     free(k);
 }
@@ -616,6 +702,8 @@ ecert_status sm2_sign_digest_with_k(const struct sm2_key *k, const uint8_t e[32]
 {
     if (!k->has_private)
         return err_set(ECERT_E_ARG, "signing needs a private key");
+    if (k->fpriv && sm2_key_use_fast(k))
+        return sm2_fast_sign(k->fpriv, e, kk, sig);
     return sign_primitive(k, e, kk, sig);
 }
 
@@ -623,6 +711,8 @@ ecert_status sm2_sign_digest(const struct sm2_key *k, const uint8_t e[32], uint8
 {
     if (!k->has_private)
         return err_set(ECERT_E_ARG, "signing needs a private key");
+    if (k->fpriv && sm2_key_use_fast(k))
+        return sm2_fast_sign(k->fpriv, e, NULL, sig);
     if (!k->pkey)
         return sign_primitive(k, e, NULL, sig);
     /* OpenSSL's SM2 signature provider signs its input as the digest e when
@@ -695,6 +785,8 @@ out:
 ecert_status sm2_verify_digest(const struct sm2_key *k, const uint8_t e[32],
                                const uint8_t sig[SM2_SIG_LEN])
 {
+    if (sm2_key_use_fast(k))
+        return sm2_fast_verify(k->fpub, e, sig);
     if (!k->pkey)
         return verify_primitive(k, e, sig);
     uint8_t der[SM2_SIG_DER_MAX];

@@ -2,12 +2,14 @@
  * sm2.h — SM2 (GB/T 32918): keys, signatures, public-key encryption and every
  * wire encoding of them that the Chinese government ecosystem produces.
  *
- * The engine is OpenSSL 3.0: EVP for signatures on the production curve, the
- * EC_GROUP/EC_POINT primitives for encryption (so that the C1||C3||C2 layout,
- * the KDF and the C3 check are ours and the legacy order costs no second
- * scalar multiplication). Keys are parsed once and are immutable, reference
- * counted and shareable across threads; they cache what every operation
- * needs (the public point, Z for the default user ID).
+ * Two engines run the elliptic-curve arithmetic (sm2_engine_set): ecert's own
+ * constant-time engine for sm2p256v1 (sm2_fast.c) and OpenSSL 3.0 — EVP for
+ * signatures, the EC_GROUP/EC_POINT primitives for encryption. The layout
+ * (C1||C3||C2), the KDF and the C3 check are ours either way, so the legacy
+ * order costs no second scalar multiplication. Keys are parsed once and are
+ * immutable, reference counted and shareable across threads; they cache what
+ * every operation needs (the public point, Z for the default user ID, the
+ * fast engine's form of the key and, once a key is used often, its table).
  */
 #ifndef ECERT_CRYPTO_SM2_H
 #define ECERT_CRYPTO_SM2_H
@@ -32,6 +34,29 @@
 #define SM2_CIPHER_OVERHEAD (1 + SM2_POINT_LEN + SM2_C3_LEN)
 /* Largest plaintext accepted for encryption / produced by decryption. */
 #define SM2_MAX_PLAINTEXT (32u << 20)
+
+/* ---- engines --------------------------------------------------------------*/
+
+/* Which implementation runs the scalar multiplications of sign, verify,
+ * encrypt, decrypt and public-key derivation on sm2p256v1 (explicit curves
+ * always use OpenSSL's BN/EC primitives). `fast` is ecert's own constant-time
+ * engine (docs/sm2-fast.md); `openssl` is OpenSSL 3.0, kept as the reference
+ * the fast engine is tested against. Both produce the same bytes for the same
+ * inputs (and the same k). */
+enum sm2_engine {
+    SM2_ENGINE_OPENSSL = 0,
+    SM2_ENGINE_FAST = 1,
+};
+/* Process-wide; meant to be set once at start (the node config's
+ * crypto_engine), before keys are used from several threads. The initial
+ * value is `fast` where it is built, unless the environment variable
+ * ECERT_SM2_ENGINE=openssl|fast says otherwise. ECERT_E_ARG when the fast
+ * engine is not built in (no 128-bit integers on this target). */
+ecert_status sm2_engine_set(enum sm2_engine e);
+enum sm2_engine sm2_engine_get(void);
+/* "openssl" | "fast" */
+ecert_status sm2_engine_from_name(const char *name, enum sm2_engine *out);
+const char *sm2_engine_name(enum sm2_engine e);
 
 /* ---- curves ---------------------------------------------------------------*/
 

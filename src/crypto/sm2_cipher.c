@@ -6,8 +6,9 @@
  * than EVP_PKEY_encrypt/decrypt: the layout (C1||C3||C2, optional 04), the KDF
  * and the C3 check are then ours, and recognising the legacy C1||C2||C3 order
  * costs one extra SM3 instead of a second scalar multiplication. The scalar
- * multiplications themselves are OpenSSL's (a constant-time ladder for a
- * single scalar on a prime curve).
+ * multiplications are the selected engine's: the fast engine's constant-time
+ * comb and window methods (sm2_fast.c) on sm2p256v1, or OpenSSL's
+ * constant-time ladder for a single scalar on a prime curve.
  */
 #include <string.h>
 
@@ -126,6 +127,52 @@ static ecert_status point_xy(const struct sm2_curve *c, const EC_POINT *p, BN_CT
 
 /* ---- encryption ------------------------------------------------------------*/
 
+/* The working set of the OpenSSL engine for one encryption. */
+struct ossl_enc {
+    BN_CTX *ctx;
+    EC_POINT *c1, *s;
+    BIGNUM *kk;
+};
+
+/* One attempt's points: C1 = kG and S = kP = (x2, y2) for k (fixed or
+ * fresh), with the selected engine. *retry is set when a fresh k was 0. */
+static ecert_status shared_points(const struct sm2_key *pub, const uint8_t *kk_fixed,
+                                  struct ossl_enc *o, uint8_t c1xy[64], uint8_t x2y2[64],
+                                  bool *retry)
+{
+    const struct sm2_curve *c = pub->curve;
+    *retry = false;
+    if (!o->ctx) {
+        uint8_t kb[SM2_SCALAR_LEN];
+        ecert_status st = ECERT_OK;
+        if (kk_fixed)
+            memcpy(kb, kk_fixed, sizeof kb);
+        else
+            st = sm2_fast_random_scalar(kb);
+        if (!st)
+            st = sm2_fast_encrypt_points(pub->fpub, kb, c1xy, x2y2);
+        secure_wipe(kb, sizeof kb);
+        return st;
+    }
+    if (kk_fixed) {
+        if (!BN_bin2bn(kk_fixed, SM2_SCALAR_LEN, o->kk))
+            return err_set(ECERT_E_NOMEM, "out of memory");
+    } else if (!BN_priv_rand_range(o->kk, c->n)) {
+        return err_set(ECERT_E_CRYPTO, "random: the DRBG failed");
+    }
+    if (BN_is_zero(o->kk)) {
+        if (kk_fixed)
+            return err_set(ECERT_E_ARG, "SM2: k = 0");
+        *retry = true;
+        return ECERT_OK;
+    }
+    if (!EC_POINT_mul(c->group, o->c1, o->kk, NULL, NULL, o->ctx) ||
+        !EC_POINT_mul(c->group, o->s, NULL, pub->pub, o->kk, o->ctx))
+        return err_set(ECERT_E_CRYPTO, "SM2: scalar multiplication failed");
+    ecert_status st = point_xy(c, o->c1, o->ctx, c1xy);
+    return st ? st : point_xy(c, o->s, o->ctx, x2y2);
+}
+
 static ecert_status encrypt_impl(const struct sm2_key *pub, const uint8_t *msg, size_t len,
                                  const uint8_t *kk_fixed, struct buf *raw)
 {
@@ -137,47 +184,31 @@ static ecert_status encrypt_impl(const struct sm2_key *pub, const uint8_t *msg, 
     ecert_status st = buf_reserve(raw, SM2_CIPHER_OVERHEAD + len);
     if (st)
         return st;
-    BN_CTX *ctx = BN_CTX_secure_new();
-    EC_POINT *c1 = EC_POINT_new(c->group), *s = EC_POINT_new(c->group);
-    BIGNUM *kk = BN_secure_new();
+    struct ossl_enc o = {0};
     uint8_t x2y2[64];
     struct kdf kdf = {0};
-    if (!ctx || !c1 || !s || !kk) {
-        st = err_set(ECERT_E_NOMEM, "out of memory");
-        goto done;
+    if (!sm2_key_use_fast(pub)) {
+        o.ctx = BN_CTX_secure_new();
+        o.c1 = EC_POINT_new(c->group), o.s = EC_POINT_new(c->group);
+        o.kk = BN_secure_new();
+        if (!o.ctx || !o.c1 || !o.s || !o.kk) {
+            st = err_set(ECERT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        BN_set_flags(o.kk, BN_FLG_CONSTTIME);
     }
-    BN_set_flags(kk, BN_FLG_CONSTTIME);
     for (int tries = 0;; tries++) {
         if (tries == 64) {
             st = err_set(ECERT_E_CRYPTO, "SM2 encryption: no usable k");
             goto done;
         }
         raw->len = start;
-        if (kk_fixed) {
-            if (!BN_bin2bn(kk_fixed, SM2_SCALAR_LEN, kk)) {
-                st = err_set(ECERT_E_NOMEM, "out of memory");
-                goto done;
-            }
-        } else if (!BN_priv_rand_range(kk, c->n)) {
-            st = err_set(ECERT_E_CRYPTO, "random: the DRBG failed");
-            goto done;
-        }
-        if (BN_is_zero(kk)) {
-            if (kk_fixed) {
-                st = err_set(ECERT_E_ARG, "SM2: k = 0");
-                goto done;
-            }
-            continue;
-        }
         uint8_t c1xy[64];
-        /* C1 = kG, S = kP = (x2, y2) */
-        if (!EC_POINT_mul(c->group, c1, kk, NULL, NULL, ctx) ||
-            !EC_POINT_mul(c->group, s, NULL, pub->pub, kk, ctx)) {
-            st = err_set(ECERT_E_CRYPTO, "SM2: scalar multiplication failed");
+        bool retry;
+        if ((st = shared_points(pub, kk_fixed, &o, c1xy, x2y2, &retry)))
             goto done;
-        }
-        if ((st = point_xy(c, c1, ctx, c1xy)) || (st = point_xy(c, s, ctx, x2y2)))
-            goto done;
+        if (retry)
+            continue;
         uint8_t *out = raw->data + start;
         out[0] = 0x04;
         memcpy(out + 1, c1xy, 64);
@@ -206,10 +237,10 @@ done:
         raw->len = start;
     kdf_release(&kdf);
     secure_wipe(x2y2, sizeof x2y2);
-    BN_clear_free(kk);
-    EC_POINT_free(c1);
-    EC_POINT_free(s);
-    BN_CTX_free(ctx);
+    BN_clear_free(o.kk);
+    EC_POINT_free(o.c1);
+    EC_POINT_free(o.s);
+    BN_CTX_free(o.ctx);
     return st;
 }
 
@@ -361,7 +392,13 @@ static ecert_status decrypt_candidate(const struct sm2_key *k, const struct cand
     struct kdf kdf = {0};
     uint8_t x2y2[64], c3[32];
     size_t start = plain->len;
-    ecert_status st = sm2_point_from_xy(c, cand->c1, &c1);
+    bool fast = k->fpriv && sm2_key_use_fast(k);
+    ecert_status st;
+    if (fast)
+        st = sm2_fast_point_valid(cand->c1) ? ECERT_OK
+                                            : err_set(ECERT_E_DECRYPT, "point not on the curve");
+    else
+        st = sm2_point_from_xy(c, cand->c1, &c1);
     if (st)
         return st; /* not on the curve: not this reading */
     *tried_point = true;
@@ -369,19 +406,31 @@ static ecert_status decrypt_candidate(const struct sm2_key *k, const struct cand
         st = err_set(ECERT_E_TOO_LONG, "SM2: ciphertext too long");
         goto done;
     }
-    ctx = BN_CTX_secure_new();
-    s = EC_POINT_new(c->group);
-    if (!ctx || !s) {
-        st = err_set(ECERT_E_NOMEM, "out of memory");
-        goto done;
+    if (fast) {
+        /* S = d * C1, constant time in d (sm2_fast.c) */
+        if ((st = sm2_fast_decrypt_point(k->fpriv, cand->c1, x2y2))) {
+            if (st == ECERT_E_DECRYPT)
+                st = err_set(ECERT_E_DECRYPT, "point not on the curve");
+            goto done;
+        }
+    } else {
+        ctx = BN_CTX_secure_new();
+        s = EC_POINT_new(c->group);
+        if (!ctx || !s) {
+            st = err_set(ECERT_E_NOMEM, "out of memory");
+            goto done;
+        }
+        /* S = d * C1 (single scalar on a prime curve: OpenSSL's constant-time
+         * Montgomery ladder). h = 1 for SM2, so there is no small-subgroup
+         * step. */
+        if (!EC_POINT_mul(c->group, s, NULL, c1, k->d, ctx)) {
+            st = err_set(ECERT_E_CRYPTO, "SM2: scalar multiplication failed");
+            goto done;
+        }
+        if ((st = point_xy(c, s, ctx, x2y2)))
+            goto done;
     }
-    /* S = d * C1 (single scalar on a prime curve: OpenSSL's constant-time
-     * Montgomery ladder). h = 1 for SM2, so there is no small-subgroup step. */
-    if (!EC_POINT_mul(c->group, s, NULL, c1, k->d, ctx)) {
-        st = err_set(ECERT_E_CRYPTO, "SM2: scalar multiplication failed");
-        goto done;
-    }
-    if ((st = point_xy(c, s, ctx, x2y2)) || (st = buf_reserve(plain, cand->c2len)))
+    if ((st = buf_reserve(plain, cand->c2len)))
         goto done;
     uint8_t *m = plain->data + start;
     uint8_t nonzero = 0;

@@ -1,6 +1,6 @@
 /*
  * sm2_internal.h — what the SM2 source files share and nobody else sees: the
- * layout of curves and keys (OpenSSL types).
+ * layout of curves and keys (OpenSSL types, and the fast engine's state).
  */
 #ifndef ECERT_CRYPTO_SM2_INTERNAL_H
 #define ECERT_CRYPTO_SM2_INTERNAL_H
@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "crypto/sm2.h"
+#include "crypto/sm2_fast.h"
 
 struct sm2_curve {
     EC_GROUP *group;
@@ -30,7 +31,15 @@ struct sm2_key {
     uint8_t xy[SM2_POINT_LEN];
     uint8_t z_default[32]; /* Z for the default user ID */
     bool has_private;
+    /* The fast engine's form of the key (production curve only): the public
+     * point with its lazily built table, and the private scalars. */
+    struct sm2_fast_pub *fpub;
+    struct sm2_fast_priv *fpriv;
 };
+
+/* The engine for operations on this key: fast only on the production curve
+ * and when the fast engine is selected. */
+bool sm2_key_use_fast(const struct sm2_key *k);
 
 /* Point from x||y; ECERT_E_DECRYPT when not on the curve. */
 ecert_status sm2_point_from_xy(const struct sm2_curve *c, const uint8_t xy[SM2_POINT_LEN],
