@@ -1,0 +1,453 @@
+/*
+ * The two SM2 engines crossed through the public API (sm2.h): key
+ * derivation, signatures and ciphertexts made by one engine are checked by
+ * the other, changed ones are rejected by both, and with the same k both
+ * produce the same bytes; messages of every length 0-4096; r, s at the ends
+ * of their range; C1 off the curve, at coordinates >= p, at (0, 0); per-key
+ * tables and their budget. The fast engine alternates between its arithmetic
+ * backends.
+ *
+ * Counts are per ctest run and bounded in time; ECERT_SM2_FAST_SCALE (a
+ * percentage, default 100) scales them, and sanitizer builds run a tenth.
+ * The PRNG seed is printed; ECERT_TEST_SEED=<n> replays a run.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/obj_mac.h>
+
+#include "common/buf.h"
+#include "common/codec.h"
+#include "crypto/sm2.h"
+#include "crypto/sm2_fast.h"
+#include "crypto/sm2_internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+/* ---- helpers --------------------------------------------------------------*/
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void rnd_bytes(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)rnd();
+}
+
+static int count(int n)
+{
+    const char *s = getenv("ECERT_SM2_FAST_SCALE");
+    long pct = s ? strtol(s, NULL, 10) : 100;
+    if (pct <= 0)
+        pct = 100;
+    long c = (long)n * pct / 100;
+    if (UNDER_ASAN)
+        c /= 10;
+    return c < 4 ? 4 : (int)c;
+}
+
+/* The arithmetic backends this CPU runs ("x64" needs BMI2, ADX, AVX2). */
+static const char *backends[2] = {"generic", "x64"};
+static int nbackends = 1;
+
+static EC_GROUP *grp;
+static BN_CTX *bctx;
+static BIGNUM *pmod;
+static const uint8_t N_BYTES[32] = {
+    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x23};
+static const uint8_t P_BYTES[32] = {
+    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+static int setup(void **state)
+{
+    const char *seed = getenv("ECERT_TEST_SEED");
+    rng_state = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    printf("# test_sm2_fast_api: ECERT_TEST_SEED=%llu\n", (unsigned long long)rng_state);
+    grp = EC_GROUP_new_by_curve_name(NID_sm2);
+    bctx = BN_CTX_new();
+    pmod = BN_new();
+    if (!grp || !bctx || !pmod || !sm2_fast_available() ||
+        !EC_GROUP_get_curve(grp, pmod, NULL, NULL, bctx))
+        return -1;
+    const char *initial = sm2_fast_backend();
+    nbackends = sm2_fast_set_backend("x64") == 0 ? 2 : 1;
+    sm2_fast_set_backend(initial);
+    printf("# backends: %s (default %s)\n", nbackends == 2 ? "generic, x64" : "generic", initial);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    EC_GROUP_free(grp);
+    BN_CTX_free(bctx);
+    BN_free(pmod);
+    sm2_engine_set(SM2_ENGINE_FAST);
+    return 0;
+}
+
+/* 32-byte big-endian add of a small signed delta (wraps mod 2^256). */
+static void add_small(uint8_t out[32], const uint8_t in[32], int delta)
+{
+    int carry = delta;
+    for (int i = 31; i >= 0; i--) {
+        int v = in[i] + carry;
+        out[i] = (uint8_t)(v & 0xff);
+        carry = v >> 8; /* arithmetic: -1 on borrow */
+    }
+}
+
+static struct sm2_key *random_key(void)
+{
+    uint8_t d[32];
+    struct sm2_key *k = NULL;
+    do {
+        rnd_bytes(d, 32);
+    } while (sm2_key_from_private(NULL, d, &k) != ECERT_OK);
+    return k;
+}
+
+static struct sm2_key *public_of(const struct sm2_key *k)
+{
+    struct sm2_key *p = NULL;
+    assert_int_equal(sm2_key_from_public(NULL, sm2_key_public_xy(k), &p), ECERT_OK);
+    return p;
+}
+
+static void set_engine(enum sm2_engine e)
+{
+    assert_int_equal(sm2_engine_set(e), ECERT_OK);
+}
+
+/* d = 1, 2, 3, n-2 (last valid), n-1, n, n+1 (invalid), then random: both
+ * engines accept the same scalars and derive the same public key. */
+static void test_key_derivation(void **state)
+{
+    int n = count(500);
+    for (int i = 0; i < n; i++) {
+        uint8_t d[32];
+        rnd_bytes(d, 32);
+        if (i < 7) {
+            static const int deltas[] = {-2, -1, 0, 1};
+            uint8_t z[32] = {0};
+            if (i < 3)
+                add_small(d, z, i + 1);
+            else
+                add_small(d, N_BYTES, deltas[i - 3]);
+        }
+        sm2_fast_set_backend(backends[i % nbackends]);
+        struct sm2_key *a = NULL, *b = NULL;
+        set_engine(SM2_ENGINE_FAST);
+        ecert_status sa = sm2_key_from_private(NULL, d, &a);
+        set_engine(SM2_ENGINE_OPENSSL);
+        ecert_status sb = sm2_key_from_private(NULL, d, &b);
+        assert_int_equal(sa, sb);
+        if (i >= 3 && i < 7)
+            assert_int_equal(sa, i == 3 ? ECERT_OK : ECERT_E_MALFORMED);
+        if (!sa)
+            assert_memory_equal(sm2_key_public_xy(a), sm2_key_public_xy(b), 64);
+        sm2_key_free(a);
+        sm2_key_free(b);
+    }
+    set_engine(SM2_ENGINE_FAST);
+}
+
+static void test_sign_verify_cross(void **state)
+{
+    int n = count(2000);
+    struct sm2_key *k = random_key(), *pub = public_of(k);
+    static uint8_t msg[4097];
+    for (int i = 0; i < n; i++) {
+        if (i % 50 == 49) {
+            sm2_key_free(k), sm2_key_free(pub);
+            k = random_key(), pub = public_of(k);
+        }
+        size_t len = i < 300 ? (size_t)i : (size_t)(rnd() % 4097);
+        rnd_bytes(msg, len);
+        sm2_fast_set_backend(backends[i % nbackends]);
+        uint8_t sig[64];
+        enum sm2_engine se = (i & 1) ? SM2_ENGINE_FAST : SM2_ENGINE_OPENSSL;
+        enum sm2_engine ve = (i & 2) ? SM2_ENGINE_FAST : SM2_ENGINE_OPENSSL;
+        set_engine(se);
+        assert_int_equal(sm2_sign(k, NULL, 0, msg, len, sig), ECERT_OK);
+        set_engine(ve);
+        assert_int_equal(sm2_verify(pub, NULL, 0, msg, len, sig), ECERT_OK);
+        /* a changed signature or message fails on both engines */
+        uint8_t bad[64];
+        memcpy(bad, sig, 64);
+        bad[rnd() % 64] ^= (uint8_t)(1u << (rnd() % 8));
+        ecert_status s1 = sm2_verify(pub, NULL, 0, msg, len, bad);
+        set_engine(se);
+        ecert_status s2 = sm2_verify(pub, NULL, 0, msg, len, bad);
+        assert_int_equal(s1, ECERT_E_SIGNATURE);
+        assert_int_equal(s2, ECERT_E_SIGNATURE);
+        if (len) {
+            msg[rnd() % len] ^= 1;
+            assert_int_equal(sm2_verify(pub, NULL, 0, msg, len, sig), ECERT_E_SIGNATURE);
+        }
+        /* with the same k both engines give the same signature */
+        uint8_t e[32], kk[32], s_a[64], s_b[64];
+        assert_int_equal(sm2_digest(k, NULL, 0, msg, len, e), ECERT_OK);
+        rnd_bytes(kk, 32);
+        set_engine(SM2_ENGINE_FAST);
+        ecert_status ra = sm2_sign_digest_with_k(k, e, kk, s_a);
+        set_engine(SM2_ENGINE_OPENSSL);
+        ecert_status rb = sm2_sign_digest_with_k(k, e, kk, s_b);
+        assert_int_equal(ra, rb);
+        if (!ra)
+            assert_memory_equal(s_a, s_b, 64);
+    }
+    sm2_key_free(k), sm2_key_free(pub);
+    set_engine(SM2_ENGINE_FAST);
+}
+
+/* Signatures with r, s at and around the ends of [1, n-1]; k at the edges. */
+static void test_verify_edges(void **state)
+{
+    struct sm2_key *k = random_key(), *pub = public_of(k);
+    uint8_t msg[32], e[32], sig[64];
+    rnd_bytes(msg, sizeof msg);
+    assert_int_equal(sm2_digest(k, NULL, 0, msg, sizeof msg, e), ECERT_OK);
+    assert_int_equal(sm2_sign_digest(k, e, sig), ECERT_OK);
+    uint8_t z[32] = {0}, ones[32];
+    memset(ones, 0xff, 32);
+    uint8_t vals[16][32];
+    size_t nv = 0;
+    for (int d = 0; d <= 2; d++)
+        add_small(vals[nv++], z, d); /* 0 1 2 */
+    for (int d = -2; d <= 2; d++)
+        add_small(vals[nv++], N_BYTES, d); /* n-2 .. n+2 */
+    add_small(vals[nv++], ones, 0);        /* 2^256 - 1 */
+    memcpy(vals[nv++], sig, 32);           /* the real r */
+    memcpy(vals[nv++], sig + 32, 32);      /* the real s */
+    for (int b = 0; b < nbackends; b++) {
+        sm2_fast_set_backend(backends[b]);
+        for (size_t i = 0; i < nv; i++)
+            for (size_t j = 0; j < nv; j++) {
+                uint8_t t[64];
+                memcpy(t, vals[i], 32);
+                memcpy(t + 32, vals[j], 32);
+                set_engine(SM2_ENGINE_FAST);
+                ecert_status sa = sm2_verify_digest(pub, e, t);
+                set_engine(SM2_ENGINE_OPENSSL);
+                ecert_status sb = sm2_verify_digest(pub, e, t);
+                assert_int_equal(sa, sb);
+                assert_int_equal(sa, memcmp(t, sig, 64) == 0 ? ECERT_OK : ECERT_E_SIGNATURE);
+            }
+        /* signing with k = 0, n (degenerate) fails on both; 1, n-1, n+1,
+         * 2^256-1 agree byte for byte */
+        for (size_t i = 0; i < nv - 2; i++) {
+            uint8_t s_a[64], s_b[64];
+            set_engine(SM2_ENGINE_FAST);
+            ecert_status ra = sm2_sign_digest_with_k(k, e, vals[i], s_a);
+            set_engine(SM2_ENGINE_OPENSSL);
+            ecert_status rb = sm2_sign_digest_with_k(k, e, vals[i], s_b);
+            assert_int_equal(ra == ECERT_OK, rb == ECERT_OK);
+            if (!ra)
+                assert_memory_equal(s_a, s_b, 64);
+            if (i == 0 || i == 5) /* 0 and n */
+                assert_int_not_equal(ra, ECERT_OK);
+        }
+    }
+    sm2_key_free(k), sm2_key_free(pub);
+    set_engine(SM2_ENGINE_FAST);
+}
+
+static void test_encrypt_decrypt_cross(void **state)
+{
+    int n = count(1200);
+    struct sm2_key *k = random_key(), *pub = public_of(k);
+    static uint8_t msg[4097];
+    for (int i = 0; i < n; i++) {
+        if (i % 40 == 39) {
+            sm2_key_free(k), sm2_key_free(pub);
+            k = random_key(), pub = public_of(k);
+        }
+        size_t len = i < 200 ? (size_t)i : (size_t)(rnd() % 4097);
+        rnd_bytes(msg, len);
+        sm2_fast_set_backend(backends[(i / 4) % nbackends]);
+        enum sm2_engine ee = (i & 1) ? SM2_ENGINE_FAST : SM2_ENGINE_OPENSSL;
+        enum sm2_engine de = (i & 2) ? SM2_ENGINE_FAST : SM2_ENGINE_OPENSSL;
+        struct buf raw = BUF_INIT(1 << 20), plain = BUF_INIT(1 << 20);
+        set_engine(ee);
+        assert_int_equal(sm2_encrypt(pub, msg, len, &raw), ECERT_OK);
+        set_engine(de);
+        assert_int_equal(sm2_decrypt(k, raw.data, raw.len, 0, &plain), ECERT_OK);
+        assert_int_equal(plain.len, len);
+        assert_memory_equal(plain.data, msg, len);
+        /* a changed byte fails on both engines */
+        raw.data[rnd() % raw.len] ^= (uint8_t)(1u << (rnd() % 8));
+        buf_reset(&plain);
+        ecert_status s1 = sm2_decrypt(k, raw.data, raw.len, 0, &plain);
+        set_engine(ee);
+        buf_reset(&plain);
+        ecert_status s2 = sm2_decrypt(k, raw.data, raw.len, 0, &plain);
+        assert_int_equal(s1, s2);
+        assert_int_equal(s1, ECERT_E_DECRYPT);
+        /* the same k gives the same ciphertext on both engines */
+        uint8_t kk[32];
+        rnd_bytes(kk, 32);
+        struct buf a = BUF_INIT(1 << 20), b = BUF_INIT(1 << 20);
+        set_engine(SM2_ENGINE_FAST);
+        ecert_status ra = sm2_encrypt_with_k(pub, msg, len, kk, &a);
+        set_engine(SM2_ENGINE_OPENSSL);
+        ecert_status rb = sm2_encrypt_with_k(pub, msg, len, kk, &b);
+        assert_int_equal(ra, rb);
+        if (!ra) {
+            assert_int_equal(a.len, b.len);
+            assert_memory_equal(a.data, b.data, a.len);
+        }
+        buf_release(&a), buf_release(&b);
+        buf_release(&raw);
+        buf_release_secret(&plain);
+    }
+    sm2_key_free(k), sm2_key_free(pub);
+    set_engine(SM2_ENGINE_FAST);
+}
+
+/* C1 not on the curve, at coordinates >= p, or the identity's (0, 0):
+ * every engine says ECERT_E_DECRYPT and appends nothing. Public keys off the
+ * curve are refused at parse time. */
+static void test_decrypt_bad_points(void **state)
+{
+    struct sm2_key *k = random_key(), *pub = public_of(k);
+    uint8_t msg[40];
+    rnd_bytes(msg, sizeof msg);
+    struct buf raw = BUF_INIT(1 << 20);
+    assert_int_equal(sm2_encrypt(pub, msg, sizeof msg, &raw), ECERT_OK);
+    for (int i = 0; i < 200; i++) {
+        uint8_t c[1 + 64 + 32 + sizeof msg];
+        memcpy(c, raw.data, sizeof c);
+        if (i == 0)
+            memset(c + 1, 0, 64);
+        else if (i == 1)
+            memcpy(c + 1, P_BYTES, 32);
+        else if (i == 2)
+            memcpy(c + 33, P_BYTES, 32);
+        else
+            c[1 + rnd() % 64] ^= (uint8_t)(1u << (rnd() % 8));
+        for (int e = 0; e < 2; e++) {
+            struct buf plain = BUF_INIT(1 << 20);
+            sm2_fast_set_backend(backends[i % nbackends]);
+            set_engine(e ? SM2_ENGINE_FAST : SM2_ENGINE_OPENSSL);
+            assert_int_equal(sm2_decrypt(k, c, sizeof c, SM2_DECRYPT_STRICT_ORDER, &plain),
+                             ECERT_E_DECRYPT);
+            assert_int_equal(plain.len, 0);
+            buf_release(&plain);
+        }
+        struct sm2_key *bad = NULL;
+        if (i < 3 || !sm2_fast_point_valid(c + 1))
+            assert_int_equal(sm2_key_from_public(NULL, c + 1, &bad), ECERT_E_MALFORMED);
+        sm2_key_free(bad);
+    }
+    buf_release(&raw);
+    sm2_key_free(k), sm2_key_free(pub);
+    set_engine(SM2_ENGINE_FAST);
+}
+
+/* Per-key tables: built on the threshold-th use, same results, bounded. */
+static void test_key_tables(void **state)
+{
+    size_t old = sm2_fast_set_key_tables(2, 3);
+    size_t live0 = sm2_fast_key_tables_live();
+    struct sm2_key *keys[4], *pubs[4];
+    uint8_t msg[64];
+    rnd_bytes(msg, sizeof msg);
+    set_engine(SM2_ENGINE_FAST);
+    for (int i = 0; i < 4; i++) {
+        keys[i] = random_key();
+        pubs[i] = public_of(keys[i]);
+    }
+    for (int round = 0; round < 6; round++)
+        for (int i = 0; i < 4; i++) {
+            uint8_t sig[64];
+            sm2_fast_set_backend(backends[round % nbackends]);
+            assert_int_equal(sm2_sign(keys[i], NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+            assert_int_equal(sm2_verify(pubs[i], NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+            struct buf raw = BUF_INIT(1 << 20), plain = BUF_INIT(1 << 20);
+            assert_int_equal(sm2_encrypt(pubs[i], msg, sizeof msg, &raw), ECERT_OK);
+            assert_int_equal(sm2_decrypt(keys[i], raw.data, raw.len, 0, &plain), ECERT_OK);
+            assert_memory_equal(plain.data, msg, sizeof msg);
+            set_engine(SM2_ENGINE_OPENSSL); /* the reference accepts both */
+            assert_int_equal(sm2_verify(pubs[i], NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+            buf_reset(&plain);
+            assert_int_equal(sm2_decrypt(keys[i], raw.data, raw.len, 0, &plain), ECERT_OK);
+            set_engine(SM2_ENGINE_FAST);
+            buf_release(&raw);
+            buf_release_secret(&plain);
+        }
+    /* two of the four public keys got a table: the budget of 2 holds */
+    int with = 0;
+    for (int i = 0; i < 4; i++)
+        with += sm2_fast_pub_has_table(pubs[i]->fpub);
+    assert_int_equal(with, 2);
+    assert_int_equal(sm2_fast_key_tables_live() - live0, 2);
+    for (int i = 0; i < 4; i++) {
+        sm2_key_free(keys[i]);
+        sm2_key_free(pubs[i]);
+    }
+    assert_int_equal(sm2_fast_key_tables_live(), live0);
+    sm2_fast_set_key_tables(old, 16);
+}
+
+/* Switching engines: names, and the environment-free default. */
+static void test_engine_switch(void **state)
+{
+    enum sm2_engine e;
+    assert_int_equal(sm2_engine_from_name("fast", &e), ECERT_OK);
+    assert_int_equal(e, SM2_ENGINE_FAST);
+    assert_int_equal(sm2_engine_from_name("openssl", &e), ECERT_OK);
+    assert_int_equal(e, SM2_ENGINE_OPENSSL);
+    assert_int_equal(sm2_engine_from_name("gmssl", &e), ECERT_E_ARG);
+    assert_int_equal(sm2_engine_set((enum sm2_engine)7), ECERT_E_ARG);
+    set_engine(SM2_ENGINE_OPENSSL);
+    assert_int_equal(sm2_engine_get(), SM2_ENGINE_OPENSSL);
+    assert_string_equal(sm2_engine_name(sm2_engine_get()), "openssl");
+    set_engine(SM2_ENGINE_FAST);
+    assert_int_equal(sm2_engine_get(), SM2_ENGINE_FAST);
+    assert_string_equal(sm2_engine_name(sm2_engine_get()), "fast");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_engine_switch),
+        cmocka_unit_test(test_key_derivation),
+        cmocka_unit_test(test_sign_verify_cross),
+        cmocka_unit_test(test_verify_edges),
+        cmocka_unit_test(test_encrypt_decrypt_cross),
+        cmocka_unit_test(test_decrypt_bad_points),
+        cmocka_unit_test(test_key_tables),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
