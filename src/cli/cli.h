@@ -54,6 +54,7 @@ int cli_load_key(const char *opt, char *value, bool private_key, struct sm2_key 
 /* Subcommands: argv[0] is the command word ("sm2", "id", ...). */
 int cmd_sm3(int argc, char **argv);
 int cmd_sm2(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_call(int argc, char **argv);
 int cmd_trust(int argc, char **argv);

@@ -17,6 +17,7 @@ struct command {
 static const struct command commands[] = {
     {"sm3", cmd_sm3, "SM3 digest of a file or stdin"},
     {"sm2", cmd_sm2, "SM2 keys, encryption and signatures (keygen|encrypt|decrypt|sign|verify)"},
+    {"bench", cmd_bench, "SM2 throughput per engine, openssl vs fast (crypto)"},
     {"id", cmd_id, "check certificate identifiers, 公民身份号码 and 统一社会信用代码"},
     {"call", cmd_call, "one envelope round trip to a node (the reference client)"},
     {"trust", cmd_trust, "trust node operations (app allocate)"},
