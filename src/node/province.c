@@ -219,6 +219,12 @@ static ecert_status fan_out(struct call *c, json_t *list, json_t *result)
         }
         if (t[i].code == ECERT_E_NOT_FOUND)
             continue;
+        if (t[i].code == ECERT_E_STATE) {
+            /* The holder has certificates there, none usable: no files, and
+             * no refusal either — the merged answer decides (by_holder). */
+            json_object_set_new(result, "_unusable", json_true());
+            continue;
+        }
         if (t[i].code != 0) {
             json_array_append_new(refused, json_pack("{s:s,s:i}", "node", t[i].node->id, "code",
                                                      t[i].code));
@@ -274,6 +280,7 @@ static ecert_status answer_merged(struct call *c, json_t *list)
         json_decref(result);
         return st;
     }
+    json_object_del(result, "_unusable");
     json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
     json_object_set_new(result, "dataList", list);
     return put_result(c, result);
@@ -363,18 +370,41 @@ static ecert_status by_holder(struct call *c, enum answer kind)
         json_decref(list);
         return st;
     }
-    if (kind == ANSWER_FILE && n > 0 && valid == 0) {
+    /* Files by holder where this province has matching certificates but
+     * none usable (step 5): refused here (and recorded so), but an app's
+     * query still gets the usable files of the other provinces; 4002 only
+     * when nothing usable is found anywhere. */
+    bool unusable = kind == ANSWER_FILE && n > 0 && valid == 0;
+    if (unusable && c->node_caller) {
         json_decref(list);
         return record(&u, err_set(ECERT_E_STATE, "none of the holder's %zu matching "
                                                  "certificates is valid",
                                   n));
     }
     /* step 6, then the answer */
-    if ((st = record(&u, ECERT_OK))) {
+    if ((st = unusable ? record(&u, ECERT_E_STATE) : record(&u, ECERT_OK)) &&
+        st != ECERT_E_STATE) {
         json_decref(list);
         return st;
     }
-    return answer_merged(c, list);
+    if (kind != ANSWER_FILE)
+        return answer_merged(c, list);
+    json_t *result = json_object();
+    if ((st = fan_out(c, list, result))) {
+        json_decref(list);
+        json_decref(result);
+        return st;
+    }
+    bool unusable_elsewhere = json_is_true(json_object_get(result, "_unusable"));
+    json_object_del(result, "_unusable");
+    if (json_array_size(list) == 0 && (unusable || unusable_elsewhere)) {
+        json_decref(list);
+        json_decref(result);
+        return err_set(ECERT_E_STATE, "none of the holder's matching certificates is valid");
+    }
+    json_object_set_new(result, "total", json_integer((json_int_t)json_array_size(list)));
+    json_object_set_new(result, "dataList", list);
+    return put_result(c, result);
 }
 
 /* 表2, 表4: one certificate by its identifier. */
@@ -700,6 +730,9 @@ static ecert_status ep_code_verify(struct call *c)
     }
     if (code_rc != 0) {
         buf_release(&res);
+        if (code_rc == ECERT_E_UNREACHABLE || code_rc == ECERT_E_TIMEOUT)
+            return err_set((ecert_status)code_rc, "%s, the code's issuer, did not answer",
+                           peek.node);
         return err_set((ecert_status)code_rc, "the holder code was refused");
     }
     json_t *tr = json_loadb((const char *)res.data, res.len, 0, NULL);
