@@ -11,6 +11,7 @@
  * percentage, default 100) scales them, and sanitizer builds run a tenth.
  * The PRNG seed is printed; ECERT_TEST_SEED=<n> replays a run.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -420,6 +421,55 @@ static void test_key_tables(void **state)
     sm2_fast_set_key_tables(old, 16);
 }
 
+/* Keys are shared across threads: many threads reaching a key's table
+ * threshold at once build one table, and every result stays right. */
+struct shared {
+    struct sm2_key *key, *pub;
+    uint8_t msg[100], sig[64];
+    int failures;
+};
+
+static void *worker(void *arg)
+{
+    struct shared *sh = arg;
+    for (int i = 0; i < 40; i++) {
+        if (sm2_verify(sh->pub, NULL, 0, sh->msg, sizeof sh->msg, sh->sig) != ECERT_OK)
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+        struct buf raw = BUF_INIT(1 << 16), plain = BUF_INIT(1 << 16);
+        if (sm2_encrypt(sh->pub, sh->msg, sizeof sh->msg, &raw) != ECERT_OK ||
+            sm2_decrypt(sh->key, raw.data, raw.len, 0, &plain) != ECERT_OK ||
+            plain.len != sizeof sh->msg || memcmp(plain.data, sh->msg, sizeof sh->msg) != 0)
+            __atomic_add_fetch(&sh->failures, 1, __ATOMIC_RELAXED);
+        buf_release(&raw);
+        buf_release_secret(&plain);
+    }
+    return NULL;
+}
+
+static void test_threads_share_keys(void **state)
+{
+    size_t old = sm2_fast_set_key_tables(128, 5);
+    size_t live0 = sm2_fast_key_tables_live();
+    set_engine(SM2_ENGINE_FAST);
+    struct shared sh = {.key = random_key(), .failures = 0};
+    sh.pub = public_of(sh.key);
+    rnd_bytes(sh.msg, sizeof sh.msg);
+    assert_int_equal(sm2_sign(sh.key, NULL, 0, sh.msg, sizeof sh.msg, sh.sig), ECERT_OK);
+    pthread_t th[4];
+    int nth = UNDER_ASAN ? 2 : 4;
+    for (int i = 0; i < nth; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker, &sh), 0);
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(sh.failures, 0);
+    assert_true(sm2_fast_pub_has_table(sh.pub->fpub));
+    assert_int_equal(sm2_fast_key_tables_live() - live0, 1);
+    sm2_key_free(sh.key);
+    sm2_key_free(sh.pub);
+    assert_int_equal(sm2_fast_key_tables_live(), live0);
+    sm2_fast_set_key_tables(old, 16);
+}
+
 /* Switching engines: names, and the environment-free default. */
 static void test_engine_switch(void **state)
 {
@@ -448,6 +498,7 @@ int main(void)
         cmocka_unit_test(test_encrypt_decrypt_cross),
         cmocka_unit_test(test_decrypt_bad_points),
         cmocka_unit_test(test_key_tables),
+        cmocka_unit_test(test_threads_share_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
