@@ -162,30 +162,65 @@ done:
 
 /* ---- keys -------------------------------------------------------------------*/
 
-/* The SubjectPublicKeyInfo of a DER certificate, read with the DER reader
- * (cheaper than a whole d2i_X509 for every signature checked). */
-static EVP_PKEY *cert_public_key(const uint8_t *cert, size_t len)
+/* The SubjectPublicKeyInfo TLV of a DER certificate, located with the DER
+ * reader (cheaper than a whole d2i_X509 for every signature checked). */
+static bool cert_spki(const uint8_t *cert, size_t len, struct der *spki)
 {
     struct der r = {cert, len}, c, tbs, skip;
     uint8_t tag;
     if (der_expect(&r, DER_SEQUENCE, &c) || der_expect(&c, DER_SEQUENCE, &tbs))
-        return NULL;
+        return false;
     if (!der_empty(&tbs) && tbs.p[0] == 0xA0 && der_next(&tbs, &tag, &skip))
-        return NULL;
+        return false;
     /* serialNumber, signature, issuer, validity, subject */
     static const uint8_t fields[] = {DER_INTEGER, DER_SEQUENCE, DER_SEQUENCE, DER_SEQUENCE,
                                      DER_SEQUENCE};
     for (size_t i = 0; i < sizeof fields; i++)
         if (der_expect(&tbs, fields[i], &skip))
-            return NULL;
-    const uint8_t *spki = tbs.p;
+            return false;
+    const uint8_t *start = tbs.p;
     if (der_expect(&tbs, DER_SEQUENCE, &skip))
+        return false;
+    spki->p = start;
+    spki->len = (size_t)(tbs.p - start);
+    return true;
+}
+
+static EVP_PKEY *cert_public_key(const uint8_t *cert, size_t len)
+{
+    struct der spki;
+    if (!cert_spki(cert, len, &spki))
         return NULL;
-    const unsigned char *p = spki;
-    long n = (long)(tbs.p - spki);
-    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, n);
+    const unsigned char *p = spki.p;
+    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki.len);
     ERR_clear_error();
     return pk;
+}
+
+/* The point of an SM2 key (id-ecPublicKey on sm2p256v1, or the SM2 OID as
+ * the key algorithm), read straight from the SubjectPublicKeyInfo: decoding
+ * it through OpenSSL costs more than the SM2 verification itself. */
+static bool cert_sm2_point(const uint8_t *cert, size_t len, uint8_t xy[SM2_POINT_LEN])
+{
+    /* DER contents of the OIDs id-ecPublicKey and sm2p256v1 */
+    static const uint8_t ec_oid[] = {0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01};
+    static const uint8_t sm2_oid[] = {0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x82, 0x2d};
+    struct der spki, s, alg, oid, param, bits;
+    if (!cert_spki(cert, len, &spki))
+        return false;
+    if (der_expect(&spki, DER_SEQUENCE, &s) || der_expect(&s, DER_SEQUENCE, &alg) ||
+        der_expect(&alg, DER_OID, &oid) || der_expect(&s, DER_BIT_STRING, &bits) ||
+        !der_empty(&s))
+        return false;
+    bool is_sm2 = oid.len == sizeof sm2_oid && memcmp(oid.p, sm2_oid, sizeof sm2_oid) == 0;
+    if (!is_sm2 && oid.len == sizeof ec_oid && memcmp(oid.p, ec_oid, sizeof ec_oid) == 0 &&
+        !der_expect(&alg, DER_OID, &param))
+        is_sm2 = param.len == sizeof sm2_oid && memcmp(param.p, sm2_oid, sizeof sm2_oid) == 0;
+    /* BIT STRING: no unused bits, then an uncompressed point 04 || x || y */
+    if (!is_sm2 || bits.len != 2 + SM2_POINT_LEN || bits.p[0] != 0 || bits.p[1] != 0x04)
+        return false;
+    memcpy(xy, bits.p + 2, SM2_POINT_LEN);
+    return true;
 }
 
 static bool pkey_is_sm2(EVP_PKEY *pk)
@@ -339,16 +374,13 @@ static enum sig_kind sig_kind_of(const char *oid)
 
 /* ---- verification ------------------------------------------------------------------*/
 
-static ecert_status verify_sm2(EVP_PKEY *pk, const struct pkcs_chunk *msg, size_t nchunks,
-                               const uint8_t *sig, size_t sig_len, char *why, size_t whycap)
+static ecert_status verify_sm2(const uint8_t xy[SM2_POINT_LEN], const struct pkcs_chunk *msg,
+                               size_t nchunks, const uint8_t *sig, size_t sig_len, char *why,
+                               size_t whycap)
 {
-    uint8_t pub[1 + SM2_POINT_LEN], rs[SM2_SIG_LEN], z[32], e[PKCS_DIGEST_MAX];
-    size_t publen = 0;
-    if (!EVP_PKEY_get_octet_string_param(pk, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof pub, &publen) ||
-        publen != sizeof pub || pub[0] != 0x04)
-        return fail(why, whycap, "SM2 public key unreadable");
+    uint8_t rs[SM2_SIG_LEN], z[32], e[PKCS_DIGEST_MAX];
     struct sm2_key *key = NULL;
-    ecert_status st = sm2_key_from_public(NULL, pub + 1, &key);
+    ecert_status st = sm2_key_from_public(NULL, xy, &key);
     if (st)
         return fail(why, whycap, "SM2 public key invalid");
     if (sm2_sig_decode_bytes(sig, sig_len, rs)) {
@@ -464,11 +496,16 @@ ecert_status pkcs_verify(const uint8_t *cert, size_t cert_len, const uint8_t *si
         return fail(why, whycap, "signature algorithm %s not supported", oidt);
     if (digest == PKCS_HASH_UNKNOWN)
         return fail(why, whycap, "digest algorithm not supported");
+    /* SM2 keys are taken from the certificate directly; others via OpenSSL. */
+    uint8_t xy[SM2_POINT_LEN];
+    bool sm2key = cert_sm2_point(cert, cert_len, xy);
+    if (sm2key && (kind == SIG_SM2 || (kind == SIG_ECDSA && digest == PKCS_HASH_SM3)))
+        return verify_sm2(xy, msg, nchunks, sig, sig_len, why, whycap);
     EVP_PKEY *pk = cert_public_key(cert, cert_len);
     if (!pk)
         return err_set(ECERT_E_MALFORMED, "signer certificate: public key unreadable");
     ecert_status st;
-    bool sm2key = pkey_is_sm2(pk);
+    sm2key = sm2key || pkey_is_sm2(pk);
     struct pss_params pss = {0};
     switch (kind) {
     case SIG_SM2:
@@ -477,13 +514,12 @@ ecert_status pkcs_verify(const uint8_t *cert, size_t cert_len, const uint8_t *si
         else if (digest != PKCS_HASH_SM3)
             st = fail(why, whycap, "SM2 signature with %s (SM3 required)", pkcs_hash_name(digest));
         else
-            st = verify_sm2(pk, msg, nchunks, sig, sig_len, why, whycap);
+            st = fail(why, whycap, "SM2 public key unreadable");
         break;
     case SIG_ECDSA:
-        /* Some Chinese signers label SM2 signatures with the generic EC OIDs. */
-        if (sm2key && digest == PKCS_HASH_SM3)
-            st = verify_sm2(pk, msg, nchunks, sig, sig_len, why, whycap);
-        else if (!EVP_PKEY_is_a(pk, "EC") || sm2key)
+        /* Some Chinese signers label SM2 signatures with the generic EC OIDs
+         * (with SM3 they were handled above). */
+        if (!EVP_PKEY_is_a(pk, "EC") || sm2key)
             st = fail(why, whycap, "ECDSA signature but the certificate key is not EC");
         else
             st = verify_digest(pk, kind, digest, NULL, msg, nchunks, sig, sig_len, why, whycap);
