@@ -50,7 +50,7 @@
  * this size, so a batch of large files does not hold gigabytes (several
  * batches are in flight, see the pipeline below). The arena's cap leaves room
  * for one more maximal line on top. */
-#define BATCH_FLUSH_BYTES (16u << 20)
+#define BATCH_FLUSH_BYTES (8u << 20)
 #define BATCH_ARENA_MAX (BATCH_FLUSH_BYTES + 3 * (size_t)CLI_MAX_INPUT)
 #define BATCH_TEXT_MAX (BATCH_FLUSH_BYTES + (size_t)CLI_MAX_INPUT + 16)
 /* The rejection messages of one batch (each is a line of a few hundred
@@ -532,8 +532,11 @@ static const char **cert_slot(struct cert *c, size_t i)
  * main thread stores the batches in input order, each in one transaction
  * (store_cert_put_batch), and prints each batch's rejections in line order.
  * Parsing so uses every processor while the database writes, and the output
- * is the same as a single thread's. A few batches are in flight at once
- * (one per worker and one more), each bounded as described above. */
+ * is the same as a single thread's. Two batches per worker, and two more,
+ * are in flight: while the main thread waits for the database to take one
+ * batch, every worker still has one to parse (with one per worker, a worker
+ * would idle whenever a write took as long as a parse: half the speed into
+ * PostgreSQL). Each batch is bounded as described above. */
 
 struct batch {
     struct buf text;          /* the lines' bytes, each NUL-terminated */
@@ -1292,7 +1295,7 @@ static int cert_import(int argc, char **argv)
     bool ok = im && r;
     if (ok) {
         im->batch_max = batch;
-        im->nslots = jobs + 1;
+        im->nslots = 2 * jobs + 2;
         im->slots = calloc(im->nslots, sizeof *im->slots);
         im->queue = calloc(im->nslots, sizeof *im->queue);
         im->workers = calloc(jobs, sizeof *im->workers);
