@@ -68,7 +68,8 @@ bench-scale: build
 	@state=$(CURDIR)/$(BUILD)/bench-scale/pg; \
 	PG_OPTS="$(BENCH_PG_OPTS)" bash scripts/pg.sh fresh $$state >/dev/null || exit 1; \
 	$(BUILD)/bench/bench_scale --n $(BENCH_N) --file-bytes $(BENCH_FILE_BYTES) \
-		--ecert $(BUILD)/ecert --dir $(CURDIR)/$(BUILD)/bench-scale --pg "$$(cat $$state/dsn)"; \
+		--ecert $(BUILD)/ecert --dir $(CURDIR)/$(BUILD)/bench-scale --pg "$$(cat $$state/dsn)" \
+		--pg-pidfile "$$(cat $$state/cluster)/data/postmaster.pid"; \
 	rc=$$?; bash scripts/pg.sh destroy $$state; exit $$rc
 
 bench: build

@@ -3,27 +3,38 @@
  * bench-scale`; not part of `make check`).
  *
  *   bench_scale [--n N] [--file-bytes B] [--dir DIR] [--ecert BIN] [--pg DSN]
- *               [--lookups M]
+ *               [--pg-pidfile FILE] [--lookups M]
  *
  * Generates N synthetic certificates (bench/certgen.h: 3 per holder, valid
- * identifiers, B-byte incompressible files), then for SQLite (DIR/bench.db)
- * and, with --pg, PostgreSQL (schema "bench" of DSN):
- *   1. imports the first 10^4 with `ecert cert import` and times M random
- *      by-id lookups (store_cert_get, metadata) and M by-holder searches
- *      (store_cert_search), after as many warm-up calls;
- *   2. imports the remaining N - 10^4 the same way (the progress bar shows
- *      when stderr is a terminal) and reports the rate;
- *   3. times the same lookups at N, and reports the database size per
- *      certificate.
+ * identifiers, B-byte incompressible files), then for SQLite and, with --pg,
+ * PostgreSQL:
+ *   1. imports the first 10^4 with `ecert cert import` into a small store
+ *      (DIR/small.db, schema "bench_small") and into the big one (DIR/bench.db,
+ *      schema "bench");
+ *   2. imports the remaining N - 10^4 into the big one (the progress bar
+ *      shows when stderr is a terminal) and reports the rate;
+ *   3. times M random by-id lookups (store_cert_get, metadata) and M
+ *      by-holder searches (store_cert_search) on each store, after as many
+ *      warm-up calls, alternating between the two stores call by call so
+ *      that whatever else the machine runs weighs on both columns alike;
+ *   4. reports the big store's size per certificate.
  * The lookups run single-threaded through the store interface, as a node's
  * request thread makes them: the ratio of the two columns is how the cost of
  * a lookup grows with the library.
+ *
+ * Wall-clock rates depend on what else the machine runs, so the CPU time is
+ * reported too: the importer's (its rusage) and, with --pg-pidfile (the
+ * server's postmaster.pid), the server's (its processes' /proc times), per
+ * certificate, and the rate they allow on the machine's processors when
+ * nothing else runs. The load average is printed alongside.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +56,7 @@ struct opts {
     const char *dir;
     const char *ecert;
     const char *pg;
+    const char *pg_pidfile;
     unsigned lookups;
 };
 
@@ -56,6 +68,9 @@ struct result {
     const char *backend;
     double import_rate;     /* certificates per second, N - 10^4 of them */
     double import_s;
+    double cpu_client_us;   /* importer CPU per certificate */
+    double cpu_server_us;   /* database server CPU per certificate (PostgreSQL) */
+    double load;            /* load average during the import */
     struct lat id_small, holder_small, id_big, holder_big;
     uint64_t bytes;         /* database size at N */
 };
@@ -136,9 +151,74 @@ static int generate(const char *path, uint64_t from, uint64_t to, size_t file_by
     return rc;
 }
 
+/* CPU seconds (user + system) of process `pid` and of its children (a
+ * PostgreSQL server: the postmaster and its processes), from /proc: the
+ * postmaster's own and its reaped children's times (the backends of an
+ * import that has ended), and the times of the children still running. */
+static double tree_cpu(long pid)
+{
+    double ticks = (double)sysconf(_SC_CLK_TCK), total = 0;
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char path[300], buf[1024];
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *fp = fopen(path, "r");
+        if (!fp)
+            continue;
+        size_t n = fread(buf, 1, sizeof buf - 1, fp);
+        fclose(fp);
+        buf[n] = 0;
+        /* after "pid (comm) ": state ppid ...; utime stime cutime cstime
+         * are fields 14-17 */
+        char *p = strrchr(buf, ')');
+        long ppid = 0, cut = 0, cst = 0;
+        unsigned long ut = 0, st = 0;
+        if (!p || sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld",
+                         &ppid, &ut, &st, &cut, &cst) != 5)
+            continue;
+        long self = strtol(e->d_name, NULL, 10);
+        if (self == pid)
+            total += (double)(ut + st + (unsigned long)cut + (unsigned long)cst) / ticks;
+        else if (ppid == pid)
+            total += (double)(ut + st) / ticks;
+    }
+    if (d)
+        closedir(d);
+    return total;
+}
+
+static long postmaster_pid(const struct opts *o)
+{
+    if (!o->pg_pidfile)
+        return 0;
+    FILE *fp = fopen(o->pg_pidfile, "r");
+    long pid = 0;
+    if (fp && fscanf(fp, "%ld", &pid) != 1)
+        pid = 0;
+    if (fp)
+        fclose(fp);
+    return pid;
+}
+
+static double load_avg(void)
+{
+    double l = 0;
+    FILE *fp = fopen("/proc/loadavg", "r");
+    if (fp && fscanf(fp, "%lf", &l) != 1)
+        l = 0;
+    if (fp)
+        fclose(fp);
+    return l;
+}
+
 /* `ecert cert import --db DB --batch 5000 FILE`, inheriting the terminal for
- * its progress bar; its summary line goes to our stderr. */
-static int import(const struct opts *o, const char *db, const char *file, double *secs)
+ * its progress bar; its summary line goes to our stderr. *cpu: its CPU
+ * seconds. */
+static int import(const struct opts *o, const char *db, const char *file, double *secs,
+                  double *cpu)
 {
     double t0 = now_s();
     pid_t pid = fork();
@@ -150,9 +230,12 @@ static int import(const struct opts *o, const char *db, const char *file, double
         _exit(127);
     }
     int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0)
+    struct rusage ru;
+    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0)
         return -1;
     *secs = now_s() - t0;
+    *cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "bench-scale: import into %s failed (status %d)\n", db, status);
         return -1;
@@ -162,53 +245,78 @@ static int import(const struct opts *o, const char *db, const char *file, double
 
 /* ---- lookups -----------------------------------------------------------------*/
 
-/* M by-id gets and M by-holder searches over certificates [0, n), after M
- * of each to warm up. */
-static int lookups(const struct opts *o, const struct store_config *cfg, uint64_t n,
-                   struct lat *by_id, struct lat *by_holder)
+/* One store's lookup timings. */
+struct probe {
+    struct store *s;
+    uint64_t n;
+    double *t_id, *t_holder;
+};
+
+/* One by-id get and one by-holder search on a random certificate and
+ * holder of p's n; the times go to slot i. */
+static int probe_once(struct probe *p, struct arena *a, unsigned i)
 {
-    struct store *s = NULL;
-    if (store_open(cfg, &s) != ECERT_OK) {
-        fprintf(stderr, "bench-scale: open: %s\n", err_detail());
+    char id[IDS_CERT_MAX_LEN + 1], holder[IDS_CODE_LEN + 1];
+    certgen_id(rnd() % p->n, id, sizeof id);
+    certgen_holder(rnd() % ((p->n + CERTGEN_PER_HOLDER - 1) / CERTGEN_PER_HOLDER), holder);
+    struct cert c, *list = NULL;
+    size_t found = 0;
+    struct cert_query q = {.holder_code = holder};
+    double t0 = now_s();
+    ecert_status st = store_cert_get(p->s, a, id, false, &c);
+    double t1 = now_s();
+    if (!st)
+        st = store_cert_search(p->s, a, &q, &list, &found);
+    double t2 = now_s();
+    if (st || found == 0) {
+        fprintf(stderr, "bench-scale: lookup failed: %s\n", st ? err_detail() : "none");
         return -1;
     }
-    double *t_id = calloc(o->lookups, sizeof *t_id), *t_h = calloc(o->lookups, sizeof *t_h);
+    p->t_id[i] = t1 - t0;
+    p->t_holder[i] = t2 - t1;
+    return 0;
+}
+
+/* M lookups of each kind on both stores (after M to warm up), alternating
+ * store by store and call by call. */
+static int lookups(const struct opts *o, const struct store_config *small,
+                   const struct store_config *big, struct result *res)
+{
+    struct probe p[2] = {{NULL, SMALL_N, NULL, NULL}, {NULL, o->n, NULL, NULL}};
+    const struct store_config *cfg[2] = {small, big};
+    int rc = 0;
+    for (int k = 0; k < 2 && !rc; k++) {
+        p[k].t_id = calloc(o->lookups, sizeof *p[k].t_id);
+        p[k].t_holder = calloc(o->lookups, sizeof *p[k].t_holder);
+        if (!p[k].t_id || !p[k].t_holder || store_open(cfg[k], &p[k].s) != ECERT_OK) {
+            fprintf(stderr, "bench-scale: open: %s\n", err_detail());
+            rc = -1;
+        }
+    }
     struct arena a;
     arena_init(&a, 16u << 20);
-    int rc = t_id && t_h ? 0 : -1;
     for (int pass = 0; !rc && pass < 2; pass++) {
         for (unsigned i = 0; !rc && i < o->lookups; i++) {
-            char id[IDS_CERT_MAX_LEN + 1], holder[IDS_CODE_LEN + 1];
-            uint64_t k = rnd() % n;
-            certgen_id(k, id, sizeof id);
-            certgen_holder(rnd() % ((n + CERTGEN_PER_HOLDER - 1) / CERTGEN_PER_HOLDER), holder);
-            struct cert c, *list = NULL;
-            size_t found = 0;
-            struct cert_query q = {.holder_code = holder};
-            double t0 = now_s();
-            ecert_status st = store_cert_get(s, &a, id, false, &c);
-            double t1 = now_s();
-            if (!st)
-                st = store_cert_search(s, &a, &q, &list, &found);
-            double t2 = now_s();
-            if (st || found == 0) {
-                fprintf(stderr, "bench-scale: lookup failed: %s\n", st ? err_detail() : "none");
-                rc = -1;
-            }
-            t_id[i] = t1 - t0;
-            t_h[i] = t2 - t1;
+            int first = (int)(i & 1);
+            rc = probe_once(&p[first], &a, i);
+            if (!rc)
+                rc = probe_once(&p[!first], &a, i);
             arena_release(&a);
             arena_init(&a, 16u << 20);
         }
     }
     if (!rc) {
-        *by_id = percentiles(t_id, o->lookups);
-        *by_holder = percentiles(t_h, o->lookups);
+        res->id_small = percentiles(p[0].t_id, o->lookups);
+        res->holder_small = percentiles(p[0].t_holder, o->lookups);
+        res->id_big = percentiles(p[1].t_id, o->lookups);
+        res->holder_big = percentiles(p[1].t_holder, o->lookups);
     }
     arena_release(&a);
-    free(t_id);
-    free(t_h);
-    store_close(s);
+    for (int k = 0; k < 2; k++) {
+        free(p[k].t_id);
+        free(p[k].t_holder);
+        store_close(p[k].s);
+    }
     return rc;
 }
 
@@ -235,44 +343,58 @@ static uint64_t pg_size(const char *dsn)
     return v;
 }
 
-static void pg_drop_schema(const char *dsn)
+static void pg_drop_schemas(const char *dsn)
 {
     PGconn *c = PQconnectdb(dsn);
     if (PQstatus(c) == CONNECTION_OK)
-        PQclear(PQexec(c, "SET client_min_messages = warning; DROP SCHEMA IF EXISTS bench CASCADE"));
+        PQclear(PQexec(c, "SET client_min_messages = warning; "
+                          "DROP SCHEMA IF EXISTS bench CASCADE; "
+                          "DROP SCHEMA IF EXISTS bench_small CASCADE"));
     PQfinish(c);
 }
 
 /* ---- one backend -----------------------------------------------------------------*/
 
-static int run_backend(const struct opts *o, const char *name, const char *db,
+static int run_backend(const struct opts *o, const char *name, const char *small_db,
+                       const struct store_config *small, const char *db,
                        const struct store_config *cfg, const char *head, const char *rest,
                        struct result *res)
 {
     memset(res, 0, sizeof *res);
     res->backend = name;
-    double secs = 0;
-    fprintf(stderr, "bench-scale: %s: importing the first %d\n", name, SMALL_N);
-    if (import(o, db, head, &secs) != 0)
-        return -1;
-    if (lookups(o, cfg, SMALL_N, &res->id_small, &res->holder_small) != 0)
+    double secs = 0, cpu = 0;
+    fprintf(stderr, "bench-scale: %s: importing the first %d, twice\n", name, SMALL_N);
+    if (import(o, small_db, head, &secs, &cpu) != 0 || import(o, db, head, &secs, &cpu) != 0)
         return -1;
     fprintf(stderr, "bench-scale: %s: importing %" PRIu64 " more\n", name, o->n - SMALL_N);
-    if (import(o, db, rest, &secs) != 0)
+    long pm = strcmp(name, "postgres") == 0 ? postmaster_pid(o) : 0;
+    double server0 = pm ? tree_cpu(pm) : 0, load0 = load_avg();
+    if (import(o, db, rest, &secs, &cpu) != 0)
         return -1;
+    if (pm)
+        usleep(300 * 1000); /* the postmaster reaps the import's backends */
+    double many = (double)(o->n - SMALL_N);
     res->import_s = secs;
-    res->import_rate = (double)(o->n - SMALL_N) / secs;
+    res->import_rate = many / secs;
+    res->cpu_client_us = cpu / many * 1e6;
+    res->cpu_server_us = pm ? (tree_cpu(pm) - server0) / many * 1e6 : 0;
+    res->load = (load0 + load_avg()) / 2;
     fprintf(stderr, "bench-scale: %s: %.0f certificates/s\n", name, res->import_rate);
-    if (lookups(o, cfg, o->n, &res->id_big, &res->holder_big) != 0)
-        return -1;
-    return 0;
+    return lookups(o, small, cfg, res);
 }
 
 static void report(const struct opts *o, const struct result *r)
 {
     double per = (double)r->bytes / (double)o->n;
-    printf("%-8s  import %8.0f certs/s (%.0f s)  size %6.0f B/cert (%.0f B without the file)\n",
-           r->backend, r->import_rate, r->import_s, per, per - (double)o->file_bytes);
+    double cpus = (double)sysconf(_SC_NPROCESSORS_ONLN);
+    double cpu_us = r->cpu_client_us + r->cpu_server_us;
+    printf("%-8s  import %8.0f certs/s (%.0f s, load average %.1f)  size %6.0f B/cert "
+           "(%.0f B without the file)\n",
+           r->backend, r->import_rate, r->import_s, r->load, per, per - (double)o->file_bytes);
+    printf("          import CPU %.1f us/cert (importer %.1f, server %.1f): %.0f certs/s on "
+           "%.0f idle processors\n",
+           cpu_us, r->cpu_client_us, r->cpu_server_us, cpu_us > 0 ? cpus * 1e6 / cpu_us : 0,
+           cpus);
     printf("          by-id     p50 %7.1f us  p99 %7.1f us  at 10^4 | p50 %7.1f us  p99 %7.1f us "
            " at %" PRIu64 "  (p50 x%.2f)\n",
            r->id_small.p50_us, r->id_small.p99_us, r->id_big.p50_us, r->id_big.p99_us, o->n,
@@ -284,8 +406,8 @@ static void report(const struct opts *o, const struct result *r)
 }
 
 /* The CLI takes a URI with --db: the same server, user and database as the
- * key=value DSN scripts/pg.sh prints, with the schema "bench". */
-static int pg_uri(const char *dsn, char *out, size_t cap)
+ * key=value DSN scripts/pg.sh prints, with `schema`. */
+static int pg_uri(const char *dsn, const char *schema, char *out, size_t cap)
 {
     char host[512] = "", user[64] = "", dbname[64] = "";
     int port = 0;
@@ -293,22 +415,22 @@ static int pg_uri(const char *dsn, char *out, size_t cap)
         fprintf(stderr, "bench-scale: --pg wants host=... port=... user=... dbname=...\n");
         return -1;
     }
-    int n = snprintf(out, cap, "postgresql://%s@/%s?host=%s&port=%d&options=-csearch_path%%3Dbench",
-                     user, dbname, host, port);
+    int n = snprintf(out, cap, "postgresql://%s@/%s?host=%s&port=%d&options=-csearch_path%%3D%s",
+                     user, dbname, host, port, schema);
     return n > 0 && (size_t)n < cap ? 0 : -1;
 }
 
 static void usage(void)
 {
     fputs("usage: bench_scale [--n N] [--file-bytes B] [--dir DIR] [--ecert BIN] [--pg DSN]\n"
-          "                   [--lookups M]\n",
+          "                   [--pg-pidfile FILE] [--lookups M]\n",
           stderr);
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {1000000, 1024, "bench-scale", "ecert", NULL, 5000};
+    struct opts o = {1000000, 1024, "bench-scale", "ecert", NULL, NULL, 5000};
     for (int i = 1; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
@@ -323,6 +445,8 @@ int main(int argc, char **argv)
             o.ecert = v;
         else if (strcmp(argv[i], "--pg") == 0)
             o.pg = v;
+        else if (strcmp(argv[i], "--pg-pidfile") == 0)
+            o.pg_pidfile = v;
         else if (strcmp(argv[i], "--lookups") == 0)
             o.lookups = (unsigned)strtoul(v, NULL, 10);
         else
@@ -338,11 +462,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-scale: cannot create %s: %s\n", o.dir, strerror(errno));
         return 2;
     }
-    char head[PATH_BYTES], rest[PATH_BYTES], db[PATH_BYTES], wal[PATH_BYTES + 8];
+    char head[PATH_BYTES], rest[PATH_BYTES], db[PATH_BYTES], small_db[PATH_BYTES];
+    char wal[PATH_BYTES + 8];
     snprintf(head, sizeof head, "%s/certs-0-%d-%zu.jsonl", o.dir, SMALL_N, o.file_bytes);
     snprintf(rest, sizeof rest, "%s/certs-%d-%" PRIu64 "-%zu.jsonl", o.dir, SMALL_N, o.n,
              o.file_bytes);
     snprintf(db, sizeof db, "%s/bench.db", o.dir);
+    snprintf(small_db, sizeof small_db, "%s/small.db", o.dir);
     if (generate(head, 0, SMALL_N, o.file_bytes) || generate(rest, SMALL_N, o.n, o.file_bytes))
         return 1;
 
@@ -350,25 +476,30 @@ int main(int argc, char **argv)
     size_t nres = 0;
     /* SQLite: a fresh file each run. */
     const char *suffix[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        snprintf(wal, sizeof wal, "%s%s", db, suffix[i]);
+    for (size_t i = 0; i < 6; i++) {
+        snprintf(wal, sizeof wal, "%s%s", i < 3 ? db : small_db, suffix[i % 3]);
         unlink(wal);
     }
-    struct store_config lite = {"sqlite", db, 1, NULL};
-    if (run_backend(&o, "sqlite", db, &lite, head, rest, &res[nres]) != 0)
+    struct store_config lite = {"sqlite", db, 1, NULL}, lite_small = {"sqlite", small_db, 1, NULL};
+    if (run_backend(&o, "sqlite", small_db, &lite_small, db, &lite, head, rest, &res[nres]) != 0)
         return 1;
     snprintf(wal, sizeof wal, "%s-wal", db);
     res[nres].bytes = file_size(db) + file_size(wal);
     nres++;
 
     if (o.pg) {
-        char uri[PATH_BYTES * 2], dsn[PATH_BYTES * 2];
-        if (pg_uri(o.pg, uri, sizeof uri) != 0)
+        char uri[PATH_BYTES * 2], dsn[PATH_BYTES * 2], small_uri[PATH_BYTES * 2];
+        char small_dsn[PATH_BYTES * 2];
+        if (pg_uri(o.pg, "bench", uri, sizeof uri) != 0 ||
+            pg_uri(o.pg, "bench_small", small_uri, sizeof small_uri) != 0)
             return 2;
         snprintf(dsn, sizeof dsn, "%s options='-csearch_path=bench'", o.pg);
-        pg_drop_schema(o.pg);
+        snprintf(small_dsn, sizeof small_dsn, "%s options='-csearch_path=bench_small'", o.pg);
+        pg_drop_schemas(o.pg);
         struct store_config pg = {"postgres", NULL, 1, dsn};
-        if (run_backend(&o, "postgres", uri, &pg, head, rest, &res[nres]) != 0)
+        struct store_config pg_small = {"postgres", NULL, 1, small_dsn};
+        if (run_backend(&o, "postgres", small_uri, &pg_small, uri, &pg, head, rest,
+                        &res[nres]) != 0)
             return 1;
         res[nres].bytes = pg_size(o.pg);
         nres++;
