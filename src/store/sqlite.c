@@ -1,5 +1,6 @@
 /*
- * sqlite.c — the embedded store backend (SQLite 3, WAL).
+ * sqlite.c — the embedded store backend (SQLite 3, WAL), one of the two
+ * behind the dispatch layer (store.c, store/backend.h).
  *
  * Shape:
  *   - a pool of connections (mutex + condvar free list): a thread takes one
