@@ -265,9 +265,39 @@ unsigned long http_client_connections(const struct http_client *c)
  * own deadline, so n peers cost the slowest one, not the sum. Each request
  * brings its own client (one per peer, kept by the caller), which keeps that
  * peer's connection alive between fan-outs. */
+/* One multi handle per thread, kept: an easy handle added to a multi uses
+ * the multi's connection cache, so a multi made per fan-out would close
+ * every connection at its cleanup and each fan-out would pay new TLS
+ * handshakes with every peer. */
+static pthread_key_t multi_key;
+static pthread_once_t multi_once = PTHREAD_ONCE_INIT;
+
+static void multi_destroy(void *m)
+{
+    curl_multi_cleanup(m);
+}
+
+static void multi_key_init(void)
+{
+    pthread_key_create(&multi_key, multi_destroy);
+}
+
+static CURLM *thread_multi(void)
+{
+    pthread_once(&multi_once, multi_key_init);
+    CURLM *m = pthread_getspecific(multi_key);
+    if (!m) {
+        m = curl_multi_init();
+        if (m)
+            pthread_setspecific(multi_key, m);
+    }
+    return m;
+}
+
 ecert_status http_client_post_parallel(struct http_parallel *reqs, size_t n)
 {
-    CURLM *m = curl_multi_init();
+    pthread_once(&global_once, global_init);
+    CURLM *m = thread_multi();
     if (!m)
         return err_set(ECERT_E_NOMEM, "curl_multi_init failed");
     size_t added = 0;
@@ -324,6 +354,5 @@ ecert_status http_client_post_parallel(struct http_parallel *reqs, size_t n)
         snprintf(r->detail, sizeof r->detail, "POST %.200s: transfer aborted", r->url);
         r->done = true;
     }
-    curl_multi_cleanup(m);
     return ECERT_OK;
 }
