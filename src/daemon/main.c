@@ -11,6 +11,7 @@
 #include <ecert/ecert.h>
 
 #include "common/error.h"
+#include "crypto/sm2.h"
 #include "node/config.h"
 #include "node/node.h"
 
@@ -51,6 +52,14 @@ int main(int argc, char **argv)
     if (st) {
         fprintf(stderr, "ecertd: %s\n", err_detail());
         return 2;
+    }
+    /* The SM2 engine is process-wide and set before any key exists. */
+    if (cfg.crypto_engine[0]) {
+        enum sm2_engine e;
+        if (sm2_engine_from_name(cfg.crypto_engine, &e) || sm2_engine_set(e)) {
+            fprintf(stderr, "ecertd: crypto_engine %s: %s\n", cfg.crypto_engine, err_detail());
+            return 2;
+        }
     }
     if (check_only) {
         printf("%s: %s %s, listen %s:%u\n", config, config_role_name(cfg.role), cfg.id,

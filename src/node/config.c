@@ -48,6 +48,7 @@ enum key_kind {
     K_LISTEN,  /* IPv4:port */
     K_URL,     /* https://host[:port][/path], no trailing '/' */
     K_DRIVER,  /* sqlite | postgres */
+    K_ENGINE,  /* fast | openssl */
     K_DSN,     /* libpq connection string, stored as written */
     K_PUBKEY,  /* 04 + 128 hex, a point on the curve */
     K_UNSIGNED,
@@ -106,6 +107,7 @@ enum key_index {
     KI_DIR_REFRESH,
     KI_STORE_DSN,
     KI_VERIFY_ANCHORS,
+    KI_CRYPTO_ENGINE,
     KI_COUNT
 };
 
@@ -146,6 +148,7 @@ static const struct key_def keys[KI_COUNT] = {
     [KI_CODE_SINGLE_USE] = STR("federation", "code_single_use", K_BOOL, code_single_use),
     [KI_DIR_REFRESH] = NUM("directory", "refresh_s", K_UNSIGNED, directory_refresh_s, 1, 86400),
     [KI_VERIFY_ANCHORS] = STR("verify", "anchors", K_PATH, verify_anchors),
+    [KI_CRYPTO_ENGINE] = STR("node", "crypto_engine", K_ENGINE, crypto_engine),
 };
 
 static const char *const sections[] = {"node",   "tls",    "store", "directory",
@@ -518,6 +521,12 @@ static bool set_value(struct parse *p, const struct key_def *d, const char *v)
     case K_DRIVER:
         if (strcmp(v, "sqlite") != 0 && strcmp(v, "postgres") != 0) {
             fail(p, p->line, "[store] driver: want sqlite or postgres");
+            return false;
+        }
+        return put_string(p, d, v);
+    case K_ENGINE:
+        if (strcmp(v, "fast") != 0 && strcmp(v, "openssl") != 0) {
+            fail(p, p->line, "[node] crypto_engine: want fast or openssl");
             return false;
         }
         return put_string(p, d, v);

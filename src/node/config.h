@@ -28,6 +28,7 @@ struct node_config {
     uint16_t listen_port;
     char public_url[256];           /* https://127.0.0.1:8441 (default from listen) */
     char log_file[CONFIG_PATH_MAX]; /* "" = stderr */
+    char crypto_engine[16];         /* fast | openssl; "" = the built-in default (fast) */
     /* [tls] */
     char tls_cert[CONFIG_PATH_MAX]; /* required */
     char tls_key[CONFIG_PATH_MAX];  /* required */
