@@ -2,10 +2,19 @@
  * x509_verify.c — certificates from signed files, and chains to anchors
  * (see x509_verify.h).
  *
- * Everything OpenSSL caches lazily on an X509 (extension flags, key
- * identifiers) is computed once when the certificate is parsed, so that a
- * parsed certificate is never written to again and can be read by many
- * threads at once.
+ * Parsing: OpenSSL 3.0 decodes a certificate's public key through its
+ * provider machinery, which costs several hundred microseconds — more than
+ * the SM2 signature the certificate is needed for. Certificates with an SM2
+ * key signed SM2-with-SM3 (all of those in sealed OFD files) are therefore
+ * read here with the bounded DER reader: the fields the verifiers use, the
+ * names as OpenSSL X509_NAMEs (cheap, and compared canonically), the key as
+ * an sm2_key made once. Any other certificate (RSA, ECDSA, compressed or
+ * unusual keys) is also handed to d2i_X509, and OpenSSL checks its
+ * signatures.
+ *
+ * Everything is computed when the certificate is parsed (OpenSSL's lazy
+ * extension cache included), so a parsed certificate is never written to
+ * again and can be read by many threads at once.
  */
 #include "crypto/x509_verify.h"
 
@@ -31,13 +40,39 @@
 
 #define STORE_PEM_MAX (4u << 20) /* a PEM bundle of anchors */
 
+#define TAG_BOOLEAN 0x01
+#define TAG_UTCTIME 0x17
+#define TAG_GENTIME 0x18
+#define TAG_CTX0 0xA0
+#define TAG_CTX3 0xA3
+#define TAG_CTX0_PRIM 0x80
+
+/* DER contents of the OIDs read here. */
+static const uint8_t OID_EC_PUBKEY[] = {0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x02, 0x01};
+static const uint8_t OID_SM2_CURVE[] = {0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x82, 0x2D};
+static const uint8_t OID_SM2_SM3_SIG[] = {0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x83, 0x75};
+static const uint8_t OID_RSA[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01};
+static const uint8_t OID_RSA_PSS[] = {0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x0A};
+static const uint8_t OID_BASIC_CONSTRAINTS[] = {0x55, 0x1D, 0x13};
+static const uint8_t OID_KEY_USAGE[] = {0x55, 0x1D, 0x0F};
+static const uint8_t OID_SKI[] = {0x55, 0x1D, 0x0E};
+static const uint8_t OID_AKI[] = {0x55, 0x1D, 0x23};
+
 struct x509_cert {
-    X509 *x;
     uint8_t *der;
     size_t len;
+    X509 *x;                 /* only when OpenSSL must check or read it (see above) */
+    X509_NAME *subject, *issuer;
+    struct der tbs;          /* TBSCertificate TLV, inside der */
+    struct der serial;       /* INTEGER contents */
+    struct der sig_alg;      /* signatureAlgorithm OID contents */
+    struct der sig;          /* signatureValue without the unused-bits octet */
+    struct der ski;          /* subjectKeyIdentifier contents, or empty */
+    struct der aki;          /* authorityKeyIdentifier keyIdentifier, or empty */
     int64_t not_before, not_after; /* INT64_MAX / INT64_MIN when unreadable */
     bool is_ca;
     enum x509_key_kind kind;
+    struct sm2_key *sm2;     /* the public key, for SM2 certificates */
 };
 
 struct x509_store {
@@ -47,44 +82,234 @@ struct x509_store {
 
 /* ---- parsing ----------------------------------------------------------------*/
 
-static int64_t asn1_time_unix(const ASN1_TIME *t, int64_t fallback)
+static bool oid_eq(const struct der *d, const uint8_t *oid, size_t n)
 {
-    struct tm tm;
-    if (!t || !ASN1_TIME_to_tm(t, &tm)) {
-        ERR_clear_error();
+    return d->len == n && memcmp(d->p, oid, n) == 0;
+}
+
+static ecert_status bad_cert(const char *what)
+{
+    return err_set(ECERT_E_MALFORMED, "certificate: %s", what);
+}
+
+static int digits(const uint8_t *p, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    return v;
+}
+
+/* UTCTime YYMMDDHHMMSSZ or GeneralizedTime YYYYMMDDHHMMSSZ (RFC 5280 4.1.2.5). */
+static int64_t cert_time(uint8_t tag, const struct der *t, int64_t fallback)
+{
+    const uint8_t *p = t->p;
+    int y;
+    if (tag == TAG_UTCTIME && t->len == 13 && p[12] == 'Z') {
+        y = digits(p, 2);
+        if (y < 0)
+            return fallback;
+        y += y >= 50 ? 1900 : 2000;
+        p += 2;
+    } else if (tag == TAG_GENTIME && t->len == 15 && p[14] == 'Z') {
+        y = digits(p, 4);
+        p += 4;
+    } else {
         return fallback;
     }
+    int mo = digits(p, 2), d = digits(p + 2, 2), h = digits(p + 4, 2), mi = digits(p + 6, 2),
+        se = digits(p + 8, 2);
+    if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        se < 0 || se > 60)
+        return fallback;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                    .tm_min = mi, .tm_sec = se};
     return (int64_t)timegm(&tm);
 }
 
-static bool pkey_is_sm2(EVP_PKEY *pk)
+static X509_NAME *name_of(const struct der *tlv)
 {
-    char group[32];
-    if (!pk)
-        return false;
-    if (EVP_PKEY_is_a(pk, "SM2"))
-        return true;
-    bool sm2 =
-        EVP_PKEY_get_utf8_string_param(pk, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, NULL) &&
-        strcmp(group, "SM2") == 0;
+    const unsigned char *p = tlv->p;
+    X509_NAME *n = d2i_X509_NAME(NULL, &p, (long)tlv->len);
+    if (n && p != tlv->p + tlv->len) {
+        X509_NAME_free(n);
+        n = NULL;
+    }
     ERR_clear_error();
-    return sm2;
+    return n;
 }
 
-static enum x509_key_kind key_kind(X509 *x)
+/* The extensions the verifiers need: basicConstraints, keyUsage, the key
+ * identifiers. Unknown extensions are skipped (criticality is not enforced:
+ * these certificates identify signers, they do not authorise TLS). */
+static ecert_status read_extensions(struct der exts, struct x509_cert *c, bool *bc_seen,
+                                    bool *bc_ca, bool *ku_seen, bool *ku_cert_sign)
+{
+    struct der list;
+    if (der_expect(&exts, DER_SEQUENCE, &list) || !der_empty(&exts))
+        return bad_cert("extensions");
+    while (!der_empty(&list)) {
+        struct der ext, oid, value;
+        uint8_t tag;
+        if (der_expect(&list, DER_SEQUENCE, &ext) || der_expect(&ext, DER_OID, &oid))
+            return bad_cert("extension");
+        if (!der_empty(&ext) && ext.p[0] == TAG_BOOLEAN && der_next(&ext, &tag, &value))
+            return bad_cert("extension criticality");
+        if (der_expect(&ext, DER_OCTET_STRING, &value))
+            return bad_cert("extension value");
+        struct der v = value, inner;
+        if (oid_eq(&oid, OID_BASIC_CONSTRAINTS, sizeof OID_BASIC_CONSTRAINTS)) {
+            *bc_seen = true;
+            if (der_expect(&v, DER_SEQUENCE, &inner))
+                return bad_cert("basicConstraints");
+            *bc_ca = !der_empty(&inner) && inner.p[0] == TAG_BOOLEAN && inner.len >= 3 &&
+                     inner.p[1] == 1 && inner.p[2] != 0;
+        } else if (oid_eq(&oid, OID_KEY_USAGE, sizeof OID_KEY_USAGE)) {
+            *ku_seen = true;
+            if (der_expect(&v, DER_BIT_STRING, &inner) || inner.len < 1)
+                return bad_cert("keyUsage");
+            *ku_cert_sign = inner.len >= 2 && (inner.p[1] & 0x04);
+        } else if (oid_eq(&oid, OID_SKI, sizeof OID_SKI)) {
+            if (der_expect(&v, DER_OCTET_STRING, &c->ski))
+                return bad_cert("subjectKeyIdentifier");
+        } else if (oid_eq(&oid, OID_AKI, sizeof OID_AKI)) {
+            if (der_expect(&v, DER_SEQUENCE, &inner))
+                return bad_cert("authorityKeyIdentifier");
+            if (!der_empty(&inner) && inner.p[0] == TAG_CTX0_PRIM &&
+                der_next(&inner, &tag, &c->aki))
+                return bad_cert("authorityKeyIdentifier");
+        }
+    }
+    return ECERT_OK;
+}
+
+/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue },
+ * read field by field; *ec_point gets the uncompressed SM2 point when the key
+ * is one. */
+static ecert_status read_cert(struct x509_cert *c, const uint8_t **point)
+{
+    struct der r = {c->der, c->len}, cert, tbs, f, alg, bits, v;
+    uint8_t tag;
+    long version = 0;
+    *point = NULL;
+    if (der_expect(&r, DER_SEQUENCE, &cert) || !der_empty(&r))
+        return bad_cert("not one DER SEQUENCE");
+    const uint8_t *tbs_start = cert.p;
+    if (der_expect(&cert, DER_SEQUENCE, &tbs))
+        return bad_cert("tbsCertificate");
+    c->tbs.p = tbs_start;
+    c->tbs.len = (size_t)(tbs.p + tbs.len - tbs_start);
+    if (der_expect(&cert, DER_SEQUENCE, &alg) || der_expect(&alg, DER_OID, &c->sig_alg) ||
+        der_expect(&cert, DER_BIT_STRING, &bits) || bits.len < 1 || bits.p[0] != 0 ||
+        !der_empty(&cert))
+        return bad_cert("signature");
+    c->sig.p = bits.p + 1;
+    c->sig.len = bits.len - 1;
+    if (!der_empty(&tbs) && tbs.p[0] == TAG_CTX0) {
+        if (der_next(&tbs, &tag, &f) || der_expect(&f, DER_INTEGER, &v) || v.len != 1)
+            return bad_cert("version");
+        version = v.p[0];
+    }
+    struct der name, validity, t1, t2, spki, spki_alg, key_oid, key_bits;
+    uint8_t tag1, tag2;
+    if (der_expect(&tbs, DER_INTEGER, &c->serial) || c->serial.len == 0 ||
+        der_expect(&tbs, DER_SEQUENCE, &f))
+        return bad_cert("serial or signature algorithm");
+    const uint8_t *issuer_start = tbs.p;
+    if (der_expect(&tbs, DER_SEQUENCE, &name))
+        return bad_cert("issuer");
+    struct der issuer_tlv = {issuer_start, (size_t)(name.p + name.len - issuer_start)};
+    if (der_expect(&tbs, DER_SEQUENCE, &validity) || der_next(&validity, &tag1, &t1) ||
+        der_next(&validity, &tag2, &t2))
+        return bad_cert("validity");
+    c->not_before = cert_time(tag1, &t1, INT64_MAX);
+    c->not_after = cert_time(tag2, &t2, INT64_MIN);
+    const uint8_t *subject_start = tbs.p;
+    if (der_expect(&tbs, DER_SEQUENCE, &name))
+        return bad_cert("subject");
+    struct der subject_tlv = {subject_start, (size_t)(name.p + name.len - subject_start)};
+    if (der_expect(&tbs, DER_SEQUENCE, &spki) || der_expect(&spki, DER_SEQUENCE, &spki_alg) ||
+        der_expect(&spki_alg, DER_OID, &key_oid) || der_expect(&spki, DER_BIT_STRING, &key_bits) ||
+        key_bits.len < 1 || key_bits.p[0] != 0)
+        return bad_cert("subjectPublicKeyInfo");
+    bool bc_seen = false, bc_ca = false, ku_seen = false, ku_cert_sign = false, exts = false;
+    while (!der_empty(&tbs)) {
+        if (der_next(&tbs, &tag, &f))
+            return bad_cert("trailing fields");
+        if (tag == TAG_CTX3) {
+            exts = true;
+            ecert_status st = read_extensions(f, c, &bc_seen, &bc_ca, &ku_seen, &ku_cert_sign);
+            if (st)
+                return st;
+        }
+    }
+    if (!(c->issuer = name_of(&issuer_tlv)) || !(c->subject = name_of(&subject_tlv)))
+        return bad_cert("unreadable name");
+    /* As OpenSSL's X509_check_ca: keyUsage without keyCertSign rules a CA
+     * out; then basicConstraints decides; a v1 self-issued certificate (an
+     * old root) or keyCertSign alone make a CA. */
+    bool self_issued = X509_NAME_cmp(c->issuer, c->subject) == 0;
+    if (ku_seen && !ku_cert_sign)
+        c->is_ca = false;
+    else if (bc_seen)
+        c->is_ca = bc_ca;
+    else
+        c->is_ca = (version == 0 && !exts && self_issued) || (ku_seen && ku_cert_sign);
+    /* The key. */
+    struct der params = {0};
+    uint8_t ptag = 0;
+    if (!der_empty(&spki_alg) && der_next(&spki_alg, &ptag, &params))
+        return bad_cert("key parameters");
+    if (oid_eq(&key_oid, OID_EC_PUBKEY, sizeof OID_EC_PUBKEY) ||
+        oid_eq(&key_oid, OID_SM2_CURVE, sizeof OID_SM2_CURVE)) {
+        bool sm2 = oid_eq(&key_oid, OID_SM2_CURVE, sizeof OID_SM2_CURVE) ||
+                   (ptag == DER_OID && oid_eq(&params, OID_SM2_CURVE, sizeof OID_SM2_CURVE));
+        c->kind = sm2 ? X509_KEY_SM2 : X509_KEY_EC;
+        if (sm2 && key_bits.len == 2 + SM2_POINT_LEN && key_bits.p[1] == 0x04)
+            *point = key_bits.p + 2;
+    } else if (oid_eq(&key_oid, OID_RSA, sizeof OID_RSA) ||
+               oid_eq(&key_oid, OID_RSA_PSS, sizeof OID_RSA_PSS)) {
+        c->kind = X509_KEY_RSA;
+    } else {
+        c->kind = X509_KEY_OTHER;
+    }
+    return ECERT_OK;
+}
+
+/* OpenSSL's view, for certificates the fast path does not cover. */
+static ecert_status with_openssl(struct x509_cert *c)
+{
+    const unsigned char *p = c->der;
+    c->x = d2i_X509(NULL, &p, (long)c->len);
+    if (!c->x || p != c->der + c->len) {
+        ERR_clear_error();
+        return err_set(ECERT_E_MALFORMED, "certificate: not one DER X.509 certificate");
+    }
+    /* Fills OpenSSL's extension cache now, while the certificate is still
+     * private to this thread. */
+    X509_check_purpose(c->x, -1, 0);
+    c->is_ca = X509_check_ca(c->x) != 0;
+    ERR_clear_error();
+    return ECERT_OK;
+}
+
+static ecert_status sm2_from_openssl(X509 *x, struct sm2_key **out)
 {
     EVP_PKEY *pk = X509_get0_pubkey(x);
-    enum x509_key_kind k = X509_KEY_OTHER;
-    if (!pk)
-        k = X509_KEY_OTHER;
-    else if (pkey_is_sm2(pk))
-        k = X509_KEY_SM2;
-    else if (EVP_PKEY_is_a(pk, "EC"))
-        k = X509_KEY_EC;
-    else if (EVP_PKEY_is_a(pk, "RSA") || EVP_PKEY_is_a(pk, "RSA-PSS"))
-        k = X509_KEY_RSA;
+    BIGNUM *bx = NULL, *by = NULL;
+    uint8_t xy[SM2_POINT_LEN];
+    bool ok = pk && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &bx) &&
+              EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &by) &&
+              BN_bn2binpad(bx, xy, 32) == 32 && BN_bn2binpad(by, xy + 32, 32) == 32;
+    BN_free(bx);
+    BN_free(by);
     ERR_clear_error();
-    return k;
+    if (!ok)
+        return err_set(ECERT_E_MALFORMED, "certificate: unreadable SM2 public key");
+    return sm2_key_from_public(NULL, xy, out);
 }
 
 ecert_status x509_cert_from_der(const uint8_t *der, size_t len, struct x509_cert **out)
@@ -97,33 +322,28 @@ ecert_status x509_cert_from_der(const uint8_t *der, size_t len, struct x509_cert
     if (len > X509_CERT_DER_MAX)
         return err_set(ECERT_E_TOO_LONG, "certificate: %zu bytes, limit %u", len,
                        X509_CERT_DER_MAX);
-    const unsigned char *p = der;
-    X509 *x = d2i_X509(NULL, &p, (long)len);
-    if (!x || p != der + len) {
-        X509_free(x);
-        ERR_clear_error();
-        return err_set(ECERT_E_MALFORMED, "certificate: not one DER X.509 certificate");
-    }
     struct x509_cert *c = calloc(1, sizeof *c);
     uint8_t *copy = malloc(len);
     if (!c || !copy) {
         free(c);
         free(copy);
-        X509_free(x);
         return err_set(ECERT_E_NOMEM, "out of memory");
     }
     memcpy(copy, der, len);
-    c->x = x;
     c->der = copy;
     c->len = len;
-    /* X509_check_purpose(-1) fills OpenSSL's extension cache now, while the
-     * certificate is still private to this thread. */
-    X509_check_purpose(x, -1, 0);
-    c->is_ca = X509_check_ca(x) != 0;
-    c->not_before = asn1_time_unix(X509_get0_notBefore(x), INT64_MAX);
-    c->not_after = asn1_time_unix(X509_get0_notAfter(x), INT64_MIN);
-    c->kind = key_kind(x);
-    ERR_clear_error();
+    const uint8_t *point = NULL;
+    ecert_status st = read_cert(c, &point);
+    bool fast = !st && c->kind == X509_KEY_SM2 && point &&
+                oid_eq(&c->sig_alg, OID_SM2_SM3_SIG, sizeof OID_SM2_SM3_SIG);
+    if (!st && !fast)
+        st = with_openssl(c);
+    if (!st && c->kind == X509_KEY_SM2)
+        st = point ? sm2_key_from_public(NULL, point, &c->sm2) : sm2_from_openssl(c->x, &c->sm2);
+    if (st) {
+        x509_cert_free(c);
+        return st == ECERT_E_NOMEM ? st : err_set(ECERT_E_MALFORMED, "%s", err_detail());
+    }
     *out = c;
     return ECERT_OK;
 }
@@ -133,6 +353,9 @@ void x509_cert_free(struct x509_cert *c)
     if (!c)
         return;
     X509_free(c->x);
+    X509_NAME_free(c->subject);
+    X509_NAME_free(c->issuer);
+    sm2_key_free(c->sm2);
     free(c->der);
     free(c);
 }
@@ -182,24 +405,24 @@ static void name_text(const X509_NAME *name, char *out, size_t cap)
 
 void x509_cert_subject(const struct x509_cert *c, char *out, size_t cap)
 {
-    name_text(X509_get_subject_name(c->x), out, cap);
+    name_text(c->subject, out, cap);
 }
 
 void x509_cert_issuer(const struct x509_cert *c, char *out, size_t cap)
 {
-    name_text(X509_get_issuer_name(c->x), out, cap);
+    name_text(c->issuer, out, cap);
 }
 
 void x509_cert_subject_cn(const struct x509_cert *c, char *out, size_t cap)
 {
     if (cap)
         out[0] = 0;
-    const X509_NAME *n = X509_get_subject_name(c->x);
-    int i = X509_NAME_get_index_by_NID(n, NID_commonName, -1);
+    int i = X509_NAME_get_index_by_NID(c->subject, NID_commonName, -1);
     if (i < 0)
         return;
     unsigned char *u = NULL;
-    int len = ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(n, i)));
+    int len =
+        ASN1_STRING_to_UTF8(&u, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(c->subject, i)));
     if (len > 0)
         copy_utf8(out, cap, (const char *)u, (size_t)len);
     OPENSSL_free(u);
@@ -229,20 +452,10 @@ bool x509_cert_is_ca(const struct x509_cert *c)
 ecert_status x509_cert_sm2_key(const struct x509_cert *c, struct sm2_key **out)
 {
     *out = NULL;
-    if (c->kind != X509_KEY_SM2)
+    if (c->kind != X509_KEY_SM2 || !c->sm2)
         return err_set(ECERT_E_MALFORMED, "certificate: key is not an SM2 key");
-    EVP_PKEY *pk = X509_get0_pubkey(c->x);
-    BIGNUM *x = NULL, *y = NULL;
-    uint8_t xy[SM2_POINT_LEN];
-    bool ok = pk && EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_X, &x) &&
-              EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_EC_PUB_Y, &y) &&
-              BN_bn2binpad(x, xy, 32) == 32 && BN_bn2binpad(y, xy + 32, 32) == 32;
-    BN_free(x);
-    BN_free(y);
-    ERR_clear_error();
-    if (!ok)
-        return err_set(ECERT_E_MALFORMED, "certificate: unreadable SM2 public key");
-    return sm2_key_from_public(NULL, xy, out);
+    *out = sm2_key_ref(c->sm2);
+    return ECERT_OK;
 }
 
 static void strip_leading_zeros(const uint8_t **p, size_t *n)
@@ -256,30 +469,24 @@ static void strip_leading_zeros(const uint8_t **p, size_t *n)
 bool x509_cert_has_issuer_serial(const struct x509_cert *c, const uint8_t *name_der,
                                  size_t name_len, const uint8_t *serial, size_t serial_len)
 {
-    const ASN1_INTEGER *sn = X509_get0_serialNumber(c->x);
-    const uint8_t *a = ASN1_STRING_get0_data(sn);
-    size_t an = (size_t)ASN1_STRING_length(sn);
-    const uint8_t *b = serial;
-    size_t bn = serial_len;
-    if (!a || !b || bn == 0)
+    const uint8_t *a = c->serial.p, *b = serial;
+    size_t an = c->serial.len, bn = serial_len;
+    if (!b || bn == 0)
         return false;
     strip_leading_zeros(&a, &an);
     strip_leading_zeros(&b, &bn);
     if (an != bn || memcmp(a, b, an) != 0)
         return false;
-    const unsigned char *p = name_der;
-    X509_NAME *name = d2i_X509_NAME(NULL, &p, (long)name_len);
-    bool same = name && X509_NAME_cmp(name, X509_get_issuer_name(c->x)) == 0;
+    struct der tlv = {name_der, name_len};
+    X509_NAME *name = name_of(&tlv);
+    bool same = name && X509_NAME_cmp(name, c->issuer) == 0;
     X509_NAME_free(name);
-    ERR_clear_error();
     return same;
 }
 
 bool x509_cert_has_ski(const struct x509_cert *c, const uint8_t *ski, size_t len)
 {
-    const ASN1_OCTET_STRING *s = X509_get0_subject_key_id(c->x);
-    return s && (size_t)ASN1_STRING_length(s) == len &&
-           memcmp(ASN1_STRING_get0_data(s), ski, len) == 0;
+    return c->ski.len == len && len > 0 && memcmp(c->ski.p, ski, len) == 0;
 }
 
 bool x509_cert_equal(const struct x509_cert *a, const struct x509_cert *b)
@@ -289,46 +496,28 @@ bool x509_cert_equal(const struct x509_cert *a, const struct x509_cert *b)
 
 /* ---- issuance checks ----------------------------------------------------------*/
 
-/* SM2-with-SM3 over the TBSCertificate exactly as encoded in the certificate:
- * Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }. */
-static ecert_status sm2_cert_signature(const struct x509_cert *c, const struct x509_cert *issuer)
-{
-    struct der r = {c->der, c->len}, cert, tbs_content, alg, bits;
-    const uint8_t *tbs_start;
-    ecert_status st = der_expect(&r, DER_SEQUENCE, &cert);
-    if (st)
-        return err_set(ECERT_E_SIGNATURE, "certificate: unreadable structure");
-    tbs_start = cert.p;
-    if (der_expect(&cert, DER_SEQUENCE, &tbs_content) || der_expect(&cert, DER_SEQUENCE, &alg) ||
-        der_expect(&cert, DER_BIT_STRING, &bits) || bits.len < 2 || bits.p[0] != 0)
-        return err_set(ECERT_E_SIGNATURE, "certificate: unreadable structure");
-    size_t tbs_len = (size_t)(tbs_content.p + tbs_content.len - tbs_start);
-    uint8_t rs[SM2_SIG_LEN];
-    if (sm2_sig_decode_bytes(bits.p + 1, bits.len - 1, rs))
-        return err_set(ECERT_E_SIGNATURE, "certificate: unreadable SM2 signature value");
-    struct sm2_key *key = NULL;
-    if (x509_cert_sm2_key(issuer, &key))
-        return err_set(ECERT_E_SIGNATURE, "issuer certificate: key is not an SM2 key");
-    st = sm2_verify(key, NULL, 0, tbs_start, tbs_len, rs);
-    sm2_key_free(key);
-    if (st)
-        return err_set(ECERT_E_SIGNATURE, "certificate: SM2 signature does not verify under "
-                                          "the issuer's key");
-    return ECERT_OK;
-}
-
 ecert_status x509_cert_check_issued_by(const struct x509_cert *c, const struct x509_cert *issuer)
 {
-    if (X509_NAME_cmp(X509_get_issuer_name(c->x), X509_get_subject_name(issuer->x)) != 0)
+    if (X509_NAME_cmp(c->issuer, issuer->subject) != 0)
         return err_set(ECERT_E_SIGNATURE, "certificate: issuer name differs");
-    const ASN1_OCTET_STRING *akid = X509_get0_authority_key_id(c->x);
-    const ASN1_OCTET_STRING *skid = X509_get0_subject_key_id(issuer->x);
-    if (akid && skid && ASN1_OCTET_STRING_cmp(akid, skid) != 0)
+    if (c->aki.len && issuer->ski.len &&
+        (c->aki.len != issuer->ski.len || memcmp(c->aki.p, issuer->ski.p, c->aki.len) != 0))
         return err_set(ECERT_E_SIGNATURE, "certificate: issuer key identifier differs");
-    if (X509_get_signature_nid(c->x) == NID_SM2_with_SM3)
-        return sm2_cert_signature(c, issuer);
-    EVP_PKEY *pk = X509_get0_pubkey(issuer->x);
-    int r = pk ? X509_verify(c->x, pk) : -1;
+    if (oid_eq(&c->sig_alg, OID_SM2_SM3_SIG, sizeof OID_SM2_SM3_SIG)) {
+        /* SM2-with-SM3 over the TBSCertificate as encoded, user ID
+         * 1234567812345678. */
+        uint8_t rs[SM2_SIG_LEN];
+        if (!issuer->sm2)
+            return err_set(ECERT_E_SIGNATURE, "issuer certificate: key is not an SM2 key");
+        if (sm2_sig_decode_bytes(c->sig.p, c->sig.len, rs))
+            return err_set(ECERT_E_SIGNATURE, "certificate: unreadable SM2 signature value");
+        if (sm2_verify(issuer->sm2, NULL, 0, c->tbs.p, c->tbs.len, rs))
+            return err_set(ECERT_E_SIGNATURE, "certificate: SM2 signature does not verify under "
+                                              "the issuer's key");
+        return ECERT_OK;
+    }
+    EVP_PKEY *pk = issuer->x ? X509_get0_pubkey(issuer->x) : NULL;
+    int r = pk && c->x ? X509_verify(c->x, pk) : -1;
     ERR_clear_error();
     if (r != 1)
         return err_set(ECERT_E_SIGNATURE, "certificate: signature does not verify under the "
@@ -373,6 +562,15 @@ static ecert_status store_push(struct x509_store *s, struct x509_cert *c)
     }
     s->certs[s->n++] = c;
     return ECERT_OK;
+}
+
+ecert_status x509_store_take(struct x509_store *s, struct x509_cert *c)
+{
+    if (!s || !c) {
+        x509_cert_free(c);
+        return err_set(ECERT_E_ARG, "x509_store_take: NULL argument");
+    }
+    return store_push(s, c);
 }
 
 ecert_status x509_store_add_der(struct x509_store *s, const uint8_t *der, size_t len)

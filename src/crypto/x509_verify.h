@@ -78,6 +78,9 @@ void x509_store_free(struct x509_store *s);
 ecert_status x509_store_add_der(struct x509_store *s, const uint8_t *der, size_t len);
 /* Every "CERTIFICATE" block of a PEM text (at least one). */
 ecert_status x509_store_add_pem(struct x509_store *s, const char *pem, size_t len);
+/* Moves a parsed certificate into the store (which frees it from then on,
+ * also when this fails). */
+ecert_status x509_store_take(struct x509_store *s, struct x509_cert *c);
 /* A PEM text or one DER certificate, whichever `data` is. */
 ecert_status x509_store_add(struct x509_store *s, const uint8_t *data, size_t len);
 size_t x509_store_count(const struct x509_store *s);

@@ -276,15 +276,40 @@ static ecert_status sm2_check(const struct x509_cert *cert, const uint8_t *msg, 
     return st;
 }
 
+static bool have_anchors(const struct ofd_ctx *c)
+{
+    return x509_store_count(c->opts->anchors) > 0;
+}
+
+static bool known_cert(const struct ofd_ctx *c, const struct x509_cert *cert)
+{
+    for (size_t i = 0; i < x509_store_count(c->found); i++)
+        if (x509_cert_equal(x509_store_get(c->found, i), cert))
+            return true;
+    return false;
+}
+
+/* Certificates met in the package serve as issuers for later chains; they
+ * are kept only when chains are built at all. Takes `cert`. */
+static void keep_cert(struct ofd_ctx *c, struct x509_cert *cert)
+{
+    if (!have_anchors(c) || known_cert(c, cert)) {
+        x509_cert_free(cert);
+        return;
+    }
+    if (x509_store_take(c->found, cert))
+        err_clear(); /* a full pool only shortens chains that could be built */
+}
+
+/* The same for a certificate owned elsewhere (a copy is kept). */
 static void remember_cert(struct ofd_ctx *c, const struct x509_cert *cert)
 {
     size_t len;
     const uint8_t *der = x509_cert_der(cert, &len);
-    for (size_t i = 0; i < x509_store_count(c->found); i++)
-        if (x509_cert_equal(x509_store_get(c->found, i), cert))
-            return;
+    if (!have_anchors(c) || known_cert(c, cert))
+        return;
     if (x509_store_add_der(c->found, der, len))
-        err_clear(); /* a full pool only shortens chains that could be built */
+        err_clear();
 }
 
 /* Trust in `leaf`: a path to an anchor, issuers from the signature's own
@@ -404,7 +429,6 @@ static void check_seal_maker(struct ofd_ctx *c, struct sig_job *j, const struct 
         j->maker_trust = VERIFY_TRUST_UNTRUSTED;
         return;
     }
-    remember_cert(c, maker);
     const uint8_t *msg = seal->seal_info.p;
     size_t len = seal->seal_info.len;
     if (seal->v1_layout) {
@@ -415,7 +439,7 @@ static void check_seal_maker(struct ofd_ctx *c, struct sig_job *j, const struct 
         if (!tbs || der_put_header(tbs, hl + body, &off, DER_SEQUENCE, body)) {
             err_clear();
             fail_signature(rec, "%s", "out of memory");
-            x509_cert_free(maker);
+            keep_cert(c, maker);
             return;
         }
         memcpy(tbs + off, seal->seal_info.p, seal->seal_info.len);
@@ -433,7 +457,7 @@ static void check_seal_maker(struct ofd_ctx *c, struct sig_job *j, const struct 
         fail_signature(rec, "%s", "the seal maker's signature does not verify");
     }
     j->maker_trust = judge_trust(c, j, maker, NULL, "seal maker");
-    x509_cert_free(maker);
+    keep_cert(c, maker);
 }
 
 /* GB/T 38540 §7: the signer must hold the seal — its certificate is in the
@@ -506,7 +530,6 @@ static void verify_ses(struct ofd_ctx *c, struct sig_job *j, const struct ses_si
         check_seal_maker(c, j, &s->seal);
         return;
     }
-    remember_cert(c, signer);
     x509_cert_subject(signer, rec->signer, sizeof rec->signer);
     x509_cert_issuer(signer, rec->issuer, sizeof rec->issuer);
     if (!sm2_alg(&s->sig_alg))
@@ -524,7 +547,7 @@ static void verify_ses(struct ofd_ctx *c, struct sig_job *j, const struct ses_si
             fail_signature(rec, "%s", "the signer's certificate is not a holder of the seal");
     }
     j->signer_trust = judge_trust(c, j, signer, NULL, "signer");
-    x509_cert_free(signer);
+    keep_cert(c, signer);
 }
 
 /* ---- GB/T 35275 SignedData ------------------------------------------------------ */
