@@ -74,6 +74,7 @@ bench-scale: build
 
 bench: build
 	@$(BUILD)/bench/bench_crypto
+	@$(BUILD)/bench/bench_pdf
 	@bash bench/node_bench.sh $(BUILD)
 
 fuzz: deps

@@ -203,13 +203,15 @@ ecert_status verify_result_json(const struct verify_result *r, struct buf *out)
     }
     for (size_t i = 0; i < r->nsig; i++) {
         const struct verify_signature *s = &r->sigs[i];
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s}",
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:b, s:b, s:s, s:s, s:s, "
+                              "s:s}",
                               "id", s->id, "type", s->type, "format", s->format, "signer",
                               s->signer, "issuer", s->issuer, "sealName", s->seal_name,
                               "signingTime", s->signing_time, "integrity", s->integrity,
                               "signature", s->signature, "trusted",
                               s->trust == VERIFY_TRUST_TRUSTED, "trust", trust_name(s->trust),
-                              "reason", s->reason, "note", s->note);
+                              "reason", s->reason, "note", s->note, "signReason",
+                              s->sign_reason);
         if (!o || json_array_append_new(sigs, o) != 0) {
             st = err_set(ECERT_E_NOMEM, "verdict JSON: cannot build (invalid UTF-8?)");
             goto done;
