@@ -44,7 +44,7 @@
 static struct fed *F;
 static char pg_state[256];  /* scripts/pg.sh state of the private server */
 static char pg_dsn[1024];   /* its DSN */
-static char js_schema[96];  /* YRD-JS's schema */
+static char js_dsn[1400];   /* YRD-JS's [store] dsn, from its node.ini */
 static struct sm2_key *js_app_key;
 static const char *js_app_id;
 static const char *cert_id;  /* a valid certificate kept by JS */
@@ -307,11 +307,26 @@ static int sdk_call(ecert_client *c, const char *biz)
 
 /* ---- YRD-JS's records, straight from its schema -------------------------------- */
 
+/* YRD-JS's [store] dsn line, as federation init wrote it. */
+static int read_js_dsn(void)
+{
+    FILE *fp = fopen(fed_node(F, JS)->ini, "r");
+    char line[2048];
+    int rc = -1;
+    while (fp && fgets(line, sizeof line, fp))
+        if (strncmp(line, "dsn = ", 6) == 0) {
+            line[strcspn(line, "\r\n")] = 0;
+            snprintf(js_dsn, sizeof js_dsn, "%s", line + 6);
+            rc = 0;
+        }
+    if (fp)
+        fclose(fp);
+    return rc;
+}
+
 static PGresult *js_query(const char *sql)
 {
-    char dsn[1400];
-    snprintf(dsn, sizeof dsn, "%s options='-csearch_path=%s'", pg_dsn, js_schema);
-    PGconn *c = PQconnectdb(dsn);
+    PGconn *c = PQconnectdb(js_dsn);
     if (PQstatus(c) != CONNECTION_OK)
         fail_msg("connect: %s", PQerrorMessage(c));
     PGresult *r = PQexec(c, sql);
@@ -530,9 +545,7 @@ int main(void)
     setenv("ECERT_E2E_PG_DSN", pg_dsn, 1);
     F = fed_start(NULL, NULL, 0);
     int failed = 1;
-    if (F && pick_data() == 0 && start_js_b() == 0) {
-        /* util_fed's schema prefix for this process' first federation */
-        snprintf(js_schema, sizeof js_schema, "e2e%ld_1_yrd_js", (long)getpid());
+    if (F && pick_data() == 0 && read_js_dsn() == 0 && start_js_b() == 0) {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_pg_calls_and_records),
             cmocka_unit_test(test_pg_replay_across_processes),
