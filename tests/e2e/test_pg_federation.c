@@ -44,7 +44,7 @@
 static struct fed *F;
 static char pg_state[256];  /* scripts/pg.sh state of the private server */
 static char pg_dsn[1024];   /* its DSN */
-static char js_dsn[1400];   /* YRD-JS's [store] dsn, from its node.ini */
+static char js_dsn[2048];   /* YRD-JS's [store] dsn, from its node.ini */
 static struct sm2_key *js_app_key;
 static const char *js_app_id;
 static const char *cert_id;  /* a valid certificate kept by JS */
@@ -316,8 +316,11 @@ static int read_js_dsn(void)
     while (fp && fgets(line, sizeof line, fp))
         if (strncmp(line, "dsn = ", 6) == 0) {
             line[strcspn(line, "\r\n")] = 0;
-            snprintf(js_dsn, sizeof js_dsn, "%s", line + 6);
-            rc = 0;
+            size_t n = strlen(line + 6);
+            if (n < sizeof js_dsn) {
+                memcpy(js_dsn, line + 6, n + 1);
+                rc = 0;
+            }
         }
     if (fp)
         fclose(fp);
