@@ -14,11 +14,17 @@
  *
  * Everything is computed when the certificate is parsed (OpenSSL's lazy
  * extension cache included), so a parsed certificate is never written to
- * again and can be read by many threads at once.
+ * again (but for its atomic reference count) and can be read by many threads
+ * at once. That allows a small process-wide cache: the same few certificates
+ * (a province's seal maker and authorities) sign most files a node sees, and
+ * a cached certificate keeps its SM2 key — whose engine builds a per-key
+ * table for keys in frequent use — instead of making a fresh one per file.
  */
 #include "crypto/x509_verify.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +65,7 @@ static const uint8_t OID_SKI[] = {0x55, 0x1D, 0x0E};
 static const uint8_t OID_AKI[] = {0x55, 0x1D, 0x23};
 
 struct x509_cert {
+    atomic_uint refs;
     uint8_t *der;
     size_t len;
     X509 *x;                 /* only when OpenSSL must check or read it (see above) */
@@ -312,6 +319,61 @@ static ecert_status sm2_from_openssl(X509 *x, struct sm2_key **out)
     return sm2_key_from_public(NULL, xy, out);
 }
 
+/* ---- the cache -------------------------------------------------------------------*/
+
+#define CERT_CACHE_SLOTS 64
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    uint64_t hash;
+    struct x509_cert *cert;
+} cache[CERT_CACHE_SLOTS];
+static size_t cache_next;
+
+static uint64_t fnv1a(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    return h;
+}
+
+static struct x509_cert *cache_get(const uint8_t *der, size_t len, uint64_t h)
+{
+    struct x509_cert *found = NULL;
+    pthread_mutex_lock(&cache_lock);
+    for (size_t i = 0; i < CERT_CACHE_SLOTS && !found; i++) {
+        struct x509_cert *c = cache[i].cert;
+        if (c && cache[i].hash == h && c->len == len && memcmp(c->der, der, len) == 0) {
+            atomic_fetch_add(&c->refs, 1);
+            found = c;
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+/* Round-robin replacement: a flood of one-off certificates costs the cache
+ * its content, never memory. */
+static void cache_put(struct x509_cert *c, uint64_t h)
+{
+    struct x509_cert *evicted = NULL;
+    pthread_mutex_lock(&cache_lock);
+    bool present = false;
+    for (size_t i = 0; i < CERT_CACHE_SLOTS && !present; i++)
+        present = cache[i].cert && cache[i].hash == h && cache[i].cert->len == c->len &&
+                  memcmp(cache[i].cert->der, c->der, c->len) == 0;
+    if (!present) {
+        evicted = cache[cache_next].cert;
+        atomic_fetch_add(&c->refs, 1);
+        cache[cache_next].cert = c;
+        cache[cache_next].hash = h;
+        cache_next = (cache_next + 1) % CERT_CACHE_SLOTS;
+    }
+    pthread_mutex_unlock(&cache_lock);
+    x509_cert_free(evicted);
+}
+
 ecert_status x509_cert_from_der(const uint8_t *der, size_t len, struct x509_cert **out)
 {
     if (!der || !out)
@@ -322,6 +384,9 @@ ecert_status x509_cert_from_der(const uint8_t *der, size_t len, struct x509_cert
     if (len > X509_CERT_DER_MAX)
         return err_set(ECERT_E_TOO_LONG, "certificate: %zu bytes, limit %u", len,
                        X509_CERT_DER_MAX);
+    uint64_t h = fnv1a(der, len);
+    if ((*out = cache_get(der, len, h)))
+        return ECERT_OK;
     struct x509_cert *c = calloc(1, sizeof *c);
     uint8_t *copy = malloc(len);
     if (!c || !copy) {
@@ -329,6 +394,7 @@ ecert_status x509_cert_from_der(const uint8_t *der, size_t len, struct x509_cert
         free(copy);
         return err_set(ECERT_E_NOMEM, "out of memory");
     }
+    atomic_init(&c->refs, 1);
     memcpy(copy, der, len);
     c->der = copy;
     c->len = len;
@@ -344,13 +410,14 @@ ecert_status x509_cert_from_der(const uint8_t *der, size_t len, struct x509_cert
         x509_cert_free(c);
         return st == ECERT_E_NOMEM ? st : err_set(ECERT_E_MALFORMED, "%s", err_detail());
     }
+    cache_put(c, h);
     *out = c;
     return ECERT_OK;
 }
 
 void x509_cert_free(struct x509_cert *c)
 {
-    if (!c)
+    if (!c || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     X509_free(c->x);
     X509_NAME_free(c->subject);

@@ -60,8 +60,14 @@ ecert_status ses_sign(const uint8_t *esl, size_t esl_len, const struct sm2_key *
                       size_t data_len, const char *property_info, int64_t when, struct buf *out);
 
 /* A seal picture: a red ring around a five-pointed star on a transparent
- * background, `px` pixels square (64-1024), as a 1-bit palette PNG. */
+ * background, `px` pixels square (64-1024), as a 1-bit palette PNG,
+ * compressed with our own small DEFLATE encoder (fixed Huffman codes, runs
+ * and row repeats): about 2 KB for 256 pixels. */
 ecert_status seal_picture_png(unsigned px, struct buf *png);
+/* Its bitmap as PNG scanlines (a filter-type byte, 0, then px/8 bytes of
+ * 1-bit pixels per row, 1 = ink), appended to `raw`: what the PNG's IDAT
+ * compresses. */
+ecert_status seal_picture_bitmap(unsigned px, struct buf *raw);
 
 /* What sealing a document takes (borrowed pointers). */
 struct seal_identity {

@@ -201,24 +201,48 @@ static ecert_status text_object(struct page *pg, long x, long y, int font, long 
         st = buf_append_str(b, "\"><ofd:FillColor Value=\"0 0 0\"/><ofd:TextCode X=\"0\" Y=\"");
     if (!st)
         st = put_mm(b, size);
+    size_t chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
     if (!st)
-        st = buf_append_str(b, "\" DeltaX=\"");
-    /* One advance between each pair of consecutive characters. */
+        st = buf_append_str(b, chars > 1 ? "\" DeltaX=\"" : "\"");
+    /* One advance between each pair of consecutive characters; a run of
+     * equal advances is written "g COUNT VALUE" (GB/T 33190 §11.3). */
     bool first = true;
-    for (size_t i = 0; i < n && !st;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-        i += len;
-        if (i >= n)
-            break;
-        if (!first)
-            st = buf_append_byte(b, ' ');
-        if (!st)
-            st = put_mm(b, advance(c, size));
-        first = false;
+    long run_value = -1, run = 0;
+    for (size_t i = 0; i <= n && !st;) {
+        long a = -1;
+        if (i < n) {
+            unsigned char c = (unsigned char)s[i];
+            size_t len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+            i += len;
+            if (i < n)
+                a = advance(c, size);
+        } else {
+            i++;
+        }
+        if (a == run_value && a >= 0) {
+            run++;
+            continue;
+        }
+        if (run > 0) {
+            if (!first)
+                st = buf_append_byte(b, ' ');
+            first = false;
+            if (!st && run > 2)
+                st = buf_printf(b, "g %ld ", run);
+            for (long k = 0; !st && k < (run > 2 ? 1 : run); k++) {
+                if (k)
+                    st = buf_append_byte(b, ' ');
+                if (!st)
+                    st = put_mm(b, run_value);
+            }
+        }
+        run_value = a;
+        run = a >= 0 ? 1 : 0;
     }
     if (!st)
-        st = buf_append_str(b, "\">");
+        st = buf_append_str(b, chars > 1 ? "\">" : ">");
     if (!st)
         st = xml_escaped_n(b, s, n);
     if (!st)

@@ -48,6 +48,7 @@ static struct province sh, rogue;
 
 static const struct ofd_field FIELDS[] = {
     {"类型", "有限责任公司"},
+    {"性别", "男"}, /* one character: no DeltaX */
     {"法定代表人", "张三"},
     {"注册资本", "壹仟万元整"},
     {"经营范围", "软件开发；信息技术咨询服务；数据处理和存储支持服务；"
@@ -565,19 +566,128 @@ static void test_resigned_untrusted(void **state)
     buf_release(&forged);
 }
 
+static void le16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8);
+}
+
+static void le32(uint8_t *p, uint32_t v)
+{
+    le16(p, v & 0xFFFF), le16(p + 2, v >> 16);
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    uint32_t c = ~0u;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+/* The PNG's IDAT is a zlib stream made by our own DEFLATE encoder. libzip
+ * inflates it here — a one-entry ZIP built by hand around the raw DEFLATE
+ * data, declaring the CRC-32 and size of the bitmap it must inflate to — so
+ * a wrong bit anywhere fails the read. The bitmap itself: filter bytes 0,
+ * ink at the centre (the star) and on the ring, none in the corners. */
 static void test_seal_picture(void **state)
 {
     (void)state;
-    struct buf png = BUF_INIT(1u << 20);
-    assert_int_equal(seal_picture_png(256, &png), ECERT_OK);
+    const unsigned px = 256;
+    const size_t row = 1 + px / 8;
+    struct buf png = BUF_INIT(1u << 20), raw = BUF_INIT(1u << 20);
+    assert_int_equal(seal_picture_png(px, &png), ECERT_OK);
+    assert_int_equal(seal_picture_bitmap(px, &raw), ECERT_OK);
+    assert_int_equal(raw.len, row * px);
     assert_int_equal(memcmp(png.data, "\x89PNG\r\n\x1a\n", 8), 0);
-    /* Chunks: IHDR 256x256, 1 bit, palette; then PLTE, tRNS, IDAT, IEND. */
     assert_int_equal(memcmp(png.data + 12, "IHDR", 4), 0);
-    assert_int_equal(png.data[19], 0);
-    assert_int_equal(png.data[18], 1);
-    assert_int_equal(png.data[24], 1);
-    assert_int_equal(png.data[25], 3);
-    assert_non_null(memmem(png.data, png.len, "IEND", 4));
+    assert_int_equal(png.data[24], 1); /* bit depth */
+    assert_int_equal(png.data[25], 3); /* palette */
+    assert_true(png.len < 4096);       /* compressed, not stored */
+    /* The chunks and their CRCs; IDAT. */
+    const uint8_t *idat = NULL;
+    size_t idat_len = 0, off = 8;
+    while (off + 12 <= png.len) {
+        uint32_t n = (uint32_t)png.data[off] << 24 | (uint32_t)png.data[off + 1] << 16 |
+                     (uint32_t)png.data[off + 2] << 8 | png.data[off + 3];
+        assert_true(off + 12 + n <= png.len);
+        uint32_t crc = (uint32_t)png.data[off + 8 + n] << 24 |
+                       (uint32_t)png.data[off + 9 + n] << 16 |
+                       (uint32_t)png.data[off + 10 + n] << 8 | png.data[off + 11 + n];
+        assert_int_equal(crc32_of(png.data + off + 4, n + 4), crc);
+        if (memcmp(png.data + off + 4, "IDAT", 4) == 0) {
+            idat = png.data + off + 8;
+            idat_len = n;
+        }
+        off += 12 + n;
+    }
+    assert_int_equal(off, png.len);
+    assert_non_null(idat);
+    assert_true(idat_len > 6);
+    assert_int_equal(((unsigned)idat[0] << 8 | idat[1]) % 31, 0); /* zlib header check */
+    /* Adler-32 of the bitmap closes the zlib stream. */
+    uint32_t a = 1, b = 0;
+    for (size_t i = 0; i < raw.len; i++) {
+        a = (a + raw.data[i]) % 65521;
+        b = (b + a) % 65521;
+    }
+    const uint8_t *ad = idat + idat_len - 4;
+    assert_int_equal((uint32_t)ad[0] << 24 | (uint32_t)ad[1] << 16 | (uint32_t)ad[2] << 8 | ad[3],
+                     (b << 16) | a);
+
+    /* A ZIP around the raw DEFLATE data (without zlib's 2-byte header and
+     * 4-byte trailer). */
+    const uint8_t *deflate = idat + 2;
+    size_t dlen = idat_len - 6;
+    uint32_t crc = crc32_of(raw.data, raw.len);
+    struct buf zip = BUF_INIT(1u << 20);
+    uint8_t lh[31] = {0x50, 0x4B, 0x03, 0x04, 20, 0, 0, 0, 8, 0};
+    le16(lh + 12, 0x21);
+    le32(lh + 14, crc);
+    le32(lh + 18, (uint32_t)dlen);
+    le32(lh + 22, (uint32_t)raw.len);
+    le16(lh + 26, 1);
+    lh[30] = 'p';
+    uint8_t cd[47] = {0x50, 0x4B, 0x01, 0x02, 20, 0, 20, 0, 0, 0, 8, 0};
+    le16(cd + 14, 0x21);
+    le32(cd + 16, crc);
+    le32(cd + 20, (uint32_t)dlen);
+    le32(cd + 24, (uint32_t)raw.len);
+    le16(cd + 28, 1);
+    cd[46] = 'p';
+    uint8_t eocd[22] = {0x50, 0x4B, 0x05, 0x06};
+    le16(eocd + 8, 1);
+    le16(eocd + 10, 1);
+    le32(eocd + 12, sizeof cd);
+    le32(eocd + 16, (uint32_t)(sizeof lh + dlen));
+    assert_int_equal(buf_append(&zip, lh, sizeof lh), ECERT_OK);
+    assert_int_equal(buf_append(&zip, deflate, dlen), ECERT_OK);
+    assert_int_equal(buf_append(&zip, cd, sizeof cd), ECERT_OK);
+    assert_int_equal(buf_append(&zip, eocd, sizeof eocd), ECERT_OK);
+    struct zipread *z = NULL;
+    const uint8_t *got;
+    size_t got_len;
+    assert_int_equal(zipread_open(zip.data, zip.len, &z), ECERT_OK);
+    assert_int_equal(zipread_get(z, "p", &got, &got_len), ECERT_OK);
+    assert_int_equal(got_len, raw.len);
+    assert_int_equal(memcmp(got, raw.data, raw.len), 0);
+    zipread_close(z);
+
+    /* The drawing. */
+    for (unsigned y = 0; y < px; y++)
+        assert_int_equal(raw.data[y * row], 0);
+#define INK(x, y) ((raw.data[(size_t)(y) * row + 1 + (x) / 8] >> (7 - (x) % 8)) & 1)
+    assert_true(INK(px / 2, px / 2));          /* the star's centre */
+    assert_true(INK(px / 2, px / 2 - px / 5)); /* its top point */
+    assert_true(INK(px / 2, px * 5 / 100));    /* the ring, at the top */
+    assert_false(INK(0, 0));
+    assert_false(INK(px - 1, px - 1));
+    assert_false(INK(px / 2, px / 2 + px / 5 + 2)); /* between the star's lower points */
+#undef INK
+    buf_release(&zip);
+    buf_release(&raw);
     assert_int_equal(seal_picture_png(8, &png), ECERT_E_ARG);
     buf_release(&png);
 }
