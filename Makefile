@@ -75,6 +75,7 @@ bench-scale: build
 bench: build
 	@$(BUILD)/bench/bench_crypto
 	@$(BUILD)/bench/bench_pdf
+	@$(BUILD)/bench/bench_ofd
 	@bash bench/node_bench.sh $(BUILD)
 
 fuzz: deps
