@@ -16,6 +16,17 @@
  *     the rest of the body is read and discarded, then 413 is sent, so that
  *     the client reads the answer instead of a reset from unread data; past
  *     DRAIN_MAX of discarded bytes the connection is dropped.
+ *
+ * Handlers do not run on MHD's threads. A handler may wait seconds for a
+ * peer (a province fan-out, the hub's deadline); on an MHD polling thread
+ * that would stall every other connection the thread serves, kept-alive
+ * ones included. So the complete request is handed to a pool of handler
+ * threads and its connection suspended (MHD_suspend_connection); the
+ * handler's thread stores the response and resumes the connection, and
+ * MHD calls on_request once more, which queues the stored response. MHD's
+ * threads only do TLS and socket I/O. Each connection has at most one
+ * request in flight, so a queue as long as the connection limit never
+ * overflows.
  */
 #include "http/server.h"
 
@@ -46,6 +57,10 @@
 #define DEFAULT_MAX_ARENA (64u << 20)
 #define DEFAULT_IDLE_S 30u
 #define DEFAULT_GRACE_MS 5000u
+/* Handler threads when the configuration says 0: enough for requests that
+ * wait on peers, independent of the core count. */
+#define DEFAULT_HANDLER_THREADS 32u
+#define MAX_HANDLER_THREADS 1024u
 /* MHD's per-connection pool: request line, headers and the read buffer. */
 #define CONNECTION_MEMORY (64u * 1024)
 /* How much of an oversized body we read and throw away to answer 413 on a
@@ -61,8 +76,22 @@ static const char BODY_413[] = "{\"code\":1003,\"msg\":\"body too large\"}";
 static const char BODY_405[] = "{\"code\":1004,\"msg\":\"method not allowed\"}";
 static const char BODY_500[] = "{\"code\":5000,\"msg\":\"internal error\"}";
 
+struct req_state;
+
+/* The handler threads and their FIFO of complete requests. */
+struct handler_pool {
+    pthread_mutex_t lock;
+    pthread_cond_t nonempty;
+    struct req_state **ring; /* cap entries */
+    size_t cap, head, count;
+    bool stopping;
+    pthread_t *threads;
+    unsigned nthreads;
+};
+
 struct http_server {
     struct MHD_Daemon *daemon;
+    struct handler_pool pool;
     http_handler handler;
     void *ctx;
     size_t max_body, max_response, max_arena;
@@ -83,6 +112,8 @@ enum req_verdict {
     REQ_READING = 0, /* accumulating the body */
     REQ_TOO_LARGE,   /* draining; 413 at the end */
     REQ_FAILED,      /* out of memory while buffering; 500 at the end */
+    REQ_HANDLING,    /* queued or in a handler; the connection is suspended */
+    REQ_ANSWERED,    /* the handler returned; resp is ready to be queued */
 };
 
 struct req_state {
@@ -90,6 +121,12 @@ struct req_state {
     struct buf body;
     size_t drained;
     enum req_verdict verdict;
+    /* What the handler thread needs, captured on the MHD thread before the
+     * connection is suspended (MHD's strings stay valid until completion). */
+    struct MHD_Connection *conn;
+    struct http_request req;
+    char ip[INET6_ADDRSTRLEN];
+    struct http_response resp;
 };
 
 /* ---- logging -------------------------------------------------------------- */
@@ -269,31 +306,86 @@ static enum MHD_Result request_data(struct req_state *r, const char *data, size_
     return MHD_YES;
 }
 
+/* Runs one request's handler on a pool thread, then hands the connection
+ * back to MHD, which calls on_request again to send the answer. */
+static void run_handler(struct http_server *s, struct req_state *r)
+{
+    buf_init(&r->resp.body, s->max_response);
+    r->resp.status = 200;
+    r->resp.content_type = NULL;
+    err_clear();
+    s->handler(s->ctx, &r->req, &r->resp);
+    r->verdict = REQ_ANSWERED;
+    MHD_resume_connection(r->conn);
+}
+
+static void *handler_main(void *arg)
+{
+    struct http_server *s = arg;
+    struct handler_pool *p = &s->pool;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (p->count == 0 && !p->stopping)
+            pthread_cond_wait(&p->nonempty, &p->lock);
+        if (p->count == 0) { /* stopping, and nothing left to answer */
+            pthread_mutex_unlock(&p->lock);
+            return NULL;
+        }
+        struct req_state *r = p->ring[p->head];
+        p->head = (p->head + 1) % p->cap;
+        p->count--;
+        pthread_mutex_unlock(&p->lock);
+        run_handler(s, r);
+    }
+}
+
+/* false when the queue is full (cannot happen while every connection has
+ * at most one request in flight; answered 500 rather than trusted). */
+static bool pool_push(struct handler_pool *p, struct req_state *r)
+{
+    pthread_mutex_lock(&p->lock);
+    bool ok = p->count < p->cap && !p->stopping;
+    if (ok) {
+        p->ring[(p->head + p->count) % p->cap] = r;
+        p->count++;
+        pthread_cond_signal(&p->nonempty);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return ok;
+}
+
 static enum MHD_Result request_end(struct http_server *s, struct MHD_Connection *conn,
                                    struct req_state *r, const char *url, const char *method)
 {
+    if (r->verdict == REQ_ANSWERED)
+        return reply_handler(conn, &r->resp);
     if (r->verdict == REQ_TOO_LARGE)
         return reply_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, BODY_413, sizeof BODY_413 - 1, false);
     if (r->verdict == REQ_FAILED)
         return reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, BODY_500, sizeof BODY_500 - 1,
                             false);
-    char ip[INET6_ADDRSTRLEN];
-    remote_ip(conn, ip);
-    struct http_request req = {
+    if (r->verdict == REQ_HANDLING)
+        return MHD_YES; /* a spurious call while suspended: nothing to do yet */
+    remote_ip(conn, r->ip);
+    r->conn = conn;
+    r->req = (struct http_request){
         .method = method,
         .path = url,
         .content_type =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
         .body = r->body.data ? r->body.data : (const uint8_t *)"",
         .body_len = r->body.len,
-        .remote_ip = ip,
+        .remote_ip = r->ip,
         .arena = &r->arena,
     };
-    struct http_response resp = {.status = 200, .content_type = NULL};
-    buf_init(&resp.body, s->max_response);
-    err_clear();
-    s->handler(s->ctx, &req, &resp);
-    return reply_handler(conn, &resp);
+    r->verdict = REQ_HANDLING;
+    /* Suspend first: once queued, a handler thread may resume it at once. */
+    MHD_suspend_connection(conn);
+    if (!pool_push(&s->pool, r)) {
+        r->verdict = REQ_FAILED;
+        MHD_resume_connection(conn);
+    }
+    return MHD_YES;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -321,6 +413,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     *con_cls = NULL;
     buf_release_secret(&r->body);
+    if (r->verdict == REQ_ANSWERED)
+        buf_release(&r->resp.body); /* reply_handler took it only if it queued it */
     arena_release(&r->arena);
     free(r);
     atomic_fetch_sub(&s->in_flight, 1);
@@ -338,7 +432,41 @@ static void server_free(struct http_server *s)
         free(s->key_pem);
     }
     pthread_mutex_destroy(&s->start_lock);
+    free(s->pool.ring);
+    free(s->pool.threads);
+    pthread_mutex_destroy(&s->pool.lock);
+    pthread_cond_destroy(&s->pool.nonempty);
     free(s);
+}
+
+/* Lets the handler threads finish what is queued, then joins them. */
+static void pool_stop(struct handler_pool *p)
+{
+    pthread_mutex_lock(&p->lock);
+    p->stopping = true;
+    pthread_cond_broadcast(&p->nonempty);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++)
+        pthread_join(p->threads[i], NULL);
+    p->nthreads = 0;
+}
+
+static ecert_status pool_start(struct http_server *s, unsigned nthreads, size_t cap)
+{
+    struct handler_pool *p = &s->pool;
+    p->ring = calloc(cap, sizeof *p->ring);
+    p->threads = calloc(nthreads, sizeof *p->threads);
+    if (!p->ring || !p->threads)
+        return err_set(ECERT_E_NOMEM, "out of memory");
+    p->cap = cap;
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (pthread_create(&p->threads[i], NULL, handler_main, s) != 0) {
+            pool_stop(p);
+            return err_set(ECERT_E_INTERNAL, "HTTPS server: cannot start handler threads");
+        }
+        p->nthreads = i + 1;
+    }
+    return ECERT_OK;
 }
 
 static ecert_status pem_copy(const char *pem, const char *what, char **out, size_t *len)
@@ -397,6 +525,8 @@ ecert_status http_server_start(const struct http_server_config *cfg, http_handle
     if (!s)
         return err_set(ECERT_E_NOMEM, "out of memory");
     pthread_mutex_init(&s->start_lock, NULL);
+    pthread_mutex_init(&s->pool.lock, NULL);
+    pthread_cond_init(&s->pool.nonempty, NULL);
     s->handler = h;
     s->ctx = ctx;
     s->max_body = cfg->max_body ? cfg->max_body : DEFAULT_MAX_BODY;
@@ -422,9 +552,17 @@ ecert_status http_server_start(const struct http_server_config *cfg, http_handle
     /* MHD splits the connection limit between the pool threads. */
     if (max_conn < threads)
         max_conn = threads;
+    unsigned handlers = cfg->handler_threads ? cfg->handler_threads : DEFAULT_HANDLER_THREADS;
+    if (handlers > MAX_HANDLER_THREADS)
+        handlers = MAX_HANDLER_THREADS;
+    /* One request in flight per connection: the queue never needs more. */
+    if ((st = pool_start(s, handlers, max_conn))) {
+        server_free(s);
+        return st;
+    }
     /* ITC: needed by MHD_quiesce_daemon (graceful stop). */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TLS |
-                     MHD_USE_ERROR_LOG | MHD_USE_ITC;
+                     MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (v6)
         flags |= MHD_USE_IPv6;
 
@@ -451,6 +589,7 @@ ecert_status http_server_start(const struct http_server_config *cfg, http_handle
     if (!s->daemon) {
         st = err_set(ECERT_E_IO, "HTTPS server on %s port %u: %s", ip, (unsigned)cfg->port,
                      s->start_error[0] ? s->start_error : "libmicrohttpd could not start");
+        pool_stop(&s->pool);
         server_free(s);
         return st;
     }
@@ -483,6 +622,10 @@ void http_server_stop(struct http_server *s)
     MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
     for (unsigned waited = 0; atomic_load(&s->in_flight) > 0 && waited < s->grace_ms; waited += 10)
         sleep_ms(10);
+    /* MHD cannot stop with a connection suspended: every handler returns
+     * (and resumes its connection) before the daemon goes. Handlers bound
+     * their own waits (peer deadlines), so this ends. */
+    pool_stop(&s->pool);
     /* Closes every connection (on_completed runs for the rest) and joins the
      * pool threads: after it no callback of ours can run. */
     MHD_stop_daemon(s->daemon);

@@ -36,7 +36,9 @@ struct http_response {
     struct buf body;           /* the handler fills it (cap = max response) */
 };
 
-/* Called on a pool thread for every complete request. */
+/* Called on a handler thread for every complete request. A handler may
+ * block (on a peer, say) without delaying other connections: it holds only
+ * its own handler thread. */
 typedef void (*http_handler)(void *ctx, const struct http_request *req,
                              struct http_response *resp);
 
@@ -45,7 +47,8 @@ struct http_server_config {
     uint16_t port;
     const char *tls_cert_pem;   /* PEM text (certificate chain) */
     const char *tls_key_pem;    /* PEM text */
-    unsigned threads;           /* 0 = number of cores */
+    unsigned threads;           /* I/O (TLS, sockets) threads; 0 = number of cores */
+    unsigned handler_threads;   /* threads running handlers; 0 = 32, at most 1024 */
     unsigned max_connections;   /* 0 = 1024 */
     unsigned per_ip_connections;/* 0 = 128 */
     size_t max_body;            /* 0 = 16 MiB */

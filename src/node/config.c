@@ -91,6 +91,7 @@ enum key_index {
     KI_TRUST_PUB,
     KI_MAX_BODY,
     KI_THREADS,
+    KI_HANDLER_THREADS,
     KI_MAX_CONN,
     KI_PER_IP,
     KI_IDLE,
@@ -131,6 +132,8 @@ static const struct key_def keys[KI_COUNT] = {
     [KI_TRUST_PUB] = STR("directory", "trust_public_key", K_PUBKEY, trust_public_key),
     [KI_MAX_BODY] = NUM("limits", "max_body", K_SIZE, max_body, 4096, 1024ull << 20),
     [KI_THREADS] = NUM("limits", "threads", K_UNSIGNED, threads, 0, 1024),
+    [KI_HANDLER_THREADS] =
+        NUM("limits", "handler_threads", K_UNSIGNED, handler_threads, 1, 1024),
     [KI_MAX_CONN] = NUM("limits", "max_connections", K_UNSIGNED, max_connections, 1, 65536),
     [KI_PER_IP] = NUM("limits", "per_ip_connections", K_UNSIGNED, per_ip_connections, 1, 65536),
     [KI_IDLE] = NUM("limits", "idle_timeout_s", K_UNSIGNED, idle_timeout_s, 1, 3600),
@@ -724,6 +727,7 @@ static void set_defaults(struct node_config *c)
     c->store_pool = 4;
     c->max_body = 16u << 20;
     c->threads = 0;
+    c->handler_threads = 32;
     c->max_connections = 1024;
     c->per_ip_connections = 128;
     c->idle_timeout_s = 30;

@@ -45,7 +45,8 @@ struct node_config {
     unsigned directory_refresh_s;   /* 60: how often nodes fetch the signed directory */
     /* [limits] */
     size_t max_body;                /* 16 MiB */
-    unsigned threads;               /* 0 = cores */
+    unsigned threads;               /* I/O threads; 0 = cores */
+    unsigned handler_threads;       /* 32: requests handled at once */
     unsigned max_connections;       /* 1024 */
     unsigned per_ip_connections;    /* 128 */
     unsigned idle_timeout_s;        /* 30 */

@@ -816,6 +816,7 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
         .tls_cert_pem = (char *)cert.data,
         .tls_key_pem = (char *)key.data,
         .threads = cfg->threads,
+        .handler_threads = cfg->handler_threads,
         .max_connections = cfg->max_connections,
         .per_ip_connections = cfg->per_ip_connections,
         .max_body = cfg->max_body,

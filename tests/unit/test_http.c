@@ -35,6 +35,7 @@
 #define MAX_BODY 4096u
 #define BIG_RESPONSE (100u * 1024)
 #define SLEEP_MS 1500
+#define HOLD_MS 10000
 
 /* ---- fixture --------------------------------------------------------------- */
 
@@ -42,6 +43,8 @@ struct handler_ctx {
     atomic_int calls;
     atomic_int bad_requests; /* handler-side checks that failed */
     atomic_int sleeping;     /* handlers inside /sleep now */
+    atomic_int holding;      /* handlers inside /hold now */
+    atomic_int released;     /* set by /release; ends /hold */
 };
 
 struct fixture {
@@ -101,6 +104,18 @@ static void handler(void *ctx, const struct http_request *req, struct http_respo
         sleep_ms(SLEEP_MS);
         atomic_fetch_sub(&h->sleeping, 1);
         buf_append_str(&resp->body, "{\"slept\":true}");
+    } else if (strcmp(req->path, "/hold") == 0) {
+        /* Waits for /release (at most HOLD_MS), answers whether it came. */
+        atomic_fetch_add(&h->holding, 1);
+        for (int i = 0; i < HOLD_MS / 10 && !atomic_load(&h->released); i++)
+            sleep_ms(10);
+        atomic_fetch_sub(&h->holding, 1);
+        buf_append_str(&resp->body, atomic_load(&h->released) ? "released" : "timed out");
+        resp->content_type = "text/plain";
+    } else if (strcmp(req->path, "/release") == 0) {
+        atomic_store(&h->released, 1);
+        buf_append_str(&resp->body, "ok");
+        resp->content_type = "text/plain";
     } else if (strcmp(req->path, "/big") == 0) {
         for (unsigned i = 0; i < BIG_RESPONSE / 64; i++)
             buf_append_str(&resp->body,
@@ -600,6 +615,7 @@ struct slow_call {
     const char *url;
     ecert_status st;
     int status;
+    char answer[16];
 };
 
 static void *slow_main(void *arg)
@@ -609,7 +625,9 @@ static void *slow_main(void *arg)
     if (http_client_new(F->ca_file, &c) != ECERT_OK)
         return NULL;
     struct buf resp = BUF_INIT(1024);
-    sc->st = http_client_post(c, sc->url, "{}", 2, 10000, &sc->status, &resp);
+    sc->st = http_client_post(c, sc->url, "{}", 2, HOLD_MS + 5000, &sc->status, &resp);
+    if (sc->st == ECERT_OK)
+        snprintf(sc->answer, sizeof sc->answer, "%.*s", (int)resp.len, (const char *)resp.data);
     buf_release(&resp);
     http_client_free(c);
     return NULL;
@@ -647,6 +665,54 @@ static void test_graceful_stop(void **state)
     assert_int_equal(http_client_post(c, url, "{}", 2, 2000, &status, &resp), ECERT_E_UNREACHABLE);
     buf_release(&resp);
     http_client_free(c);
+}
+
+/* A handler that waits (as a province waits on a hanging peer) must not
+ * hold up other connections, kept-alive ones included, even when the server
+ * has a single I/O thread: /hold waits until a request on another, already
+ * open connection has been handled. Were handlers run on the I/O thread,
+ * /release could not be read until /hold gave up ("timed out"). */
+static void test_blocked_handler(void **state)
+{
+    struct http_server_config cfg = base_config(F);
+    cfg.threads = 1;
+    cfg.handler_threads = 2;
+    struct http_server *s = NULL;
+    struct handler_ctx hctx = {0};
+    assert_int_equal(http_server_start(&cfg, handler, &hctx, &s), ECERT_OK);
+    char hold_url[128], echo_url[128], release_url[128];
+    unsigned port = (unsigned)http_server_port(s);
+    snprintf(hold_url, sizeof hold_url, "https://127.0.0.1:%u/hold", port);
+    snprintf(echo_url, sizeof echo_url, "https://127.0.0.1:%u/echo", port);
+    snprintf(release_url, sizeof release_url, "https://127.0.0.1:%u/release", port);
+
+    /* The second client's connection is open and idle before /hold starts. */
+    struct http_client *c = client();
+    struct buf resp = BUF_INIT(1024);
+    int status = 0;
+    assert_int_equal(http_client_post(c, echo_url, "{}", 2, 5000, &status, &resp), ECERT_OK);
+    assert_int_equal(status, 200);
+
+    struct slow_call hc = {.url = hold_url, .st = ECERT_E_INTERNAL};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, slow_main, &hc), 0);
+    for (int i = 0; i < 1000 && atomic_load(&hctx.holding) == 0; i++)
+        sleep_ms(10);
+    assert_int_equal(atomic_load(&hctx.holding), 1);
+
+    resp.len = 0;
+    assert_int_equal(http_client_post(c, release_url, "{}", 2, HOLD_MS + 5000, &status, &resp),
+                     ECERT_OK);
+    assert_int_equal(status, 200);
+    assert_int_equal(http_client_connections(c), 1); /* the same kept-alive connection */
+    pthread_join(t, NULL);
+    assert_int_equal(hc.st, ECERT_OK);
+    assert_int_equal(hc.status, 200);
+    assert_string_equal(hc.answer, "released");
+
+    buf_release(&resp);
+    http_client_free(c);
+    http_server_stop(s);
 }
 
 /* A body of several MiB under a larger cap: curl's "Expect: 100-continue",
@@ -789,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_response_too_long),
         cmocka_unit_test(test_upload_aborted),
         cmocka_unit_test(test_graceful_stop),
+        cmocka_unit_test(test_blocked_handler),
         cmocka_unit_test(test_large_body),
         cmocka_unit_test(test_connection_limits),
         cmocka_unit_test(test_start_errors),
