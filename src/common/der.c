@@ -1,5 +1,6 @@
 #include "common/der.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/error.h"
@@ -125,4 +126,77 @@ ecert_status der_put_uint(uint8_t *out, size_t cap, size_t *off, const uint8_t *
     if (n)
         memcpy(out + *off, mag, n), *off += n;
     return ECERT_OK;
+}
+
+bool der_oid_text(const struct der *oid, char *out, size_t cap)
+{
+    if (!oid || oid->len == 0 || oid->len > 64 || cap == 0)
+        return false;
+    size_t o = 0;
+    uint64_t v = 0;
+    bool first = true;
+    for (size_t i = 0; i < oid->len; i++) {
+        uint8_t b = oid->p[i];
+        if (v == 0 && b == 0x80)
+            return false; /* a leading 0x80 is a non-minimal arc (X.690 8.19.2) */
+        if (v > (UINT64_MAX >> 7))
+            return false;
+        v = (v << 7) | (b & 0x7F);
+        if (b & 0x80) {
+            if (i + 1 == oid->len)
+                return false; /* truncated arc */
+            continue;
+        }
+        int n;
+        if (first) {
+            /* The first subidentifier packs the first two arcs: 40·a + b. */
+            uint64_t a = v < 40 ? 0 : v < 80 ? 1 : 2;
+            n = snprintf(out + o, cap - o, "%llu.%llu", (unsigned long long)a,
+                         (unsigned long long)(v - a * 40));
+            first = false;
+        } else {
+            n = snprintf(out + o, cap - o, ".%llu", (unsigned long long)v);
+        }
+        if (n < 0 || (size_t)n >= cap - o)
+            return false;
+        o += (size_t)n;
+        v = 0;
+    }
+    return true;
+}
+
+bool der_oid_is(const struct der *oid, const char *dotted)
+{
+    char text[96];
+    return der_oid_text(oid, text, sizeof text) && strcmp(text, dotted) == 0;
+}
+
+/* Recursion over constructed TLVs. The element budget bounds the work of a
+ * wide, flat input made of empty TLVs, which depth alone does not. */
+static ecert_status nesting(struct der r, int depth, int max_depth, size_t *budget)
+{
+    while (!der_empty(&r)) {
+        uint8_t tag;
+        struct der c;
+        ecert_status st = der_next(&r, &tag, &c);
+        if (st)
+            return st;
+        if (*budget == 0)
+            return err_set(ECERT_E_TOO_LONG, "ASN.1: more than %u elements", DER_MAX_ELEMENTS);
+        (*budget)--;
+        if (tag & 0x20) {
+            if (depth + 1 > max_depth)
+                return err_set(ECERT_E_MALFORMED, "ASN.1: nested deeper than %d", max_depth);
+            if ((st = nesting(c, depth + 1, max_depth, budget)))
+                return st;
+        }
+    }
+    return ECERT_OK;
+}
+
+ecert_status der_check_nesting(const uint8_t *p, size_t len, int max_depth)
+{
+    struct der r = {p, len};
+    size_t budget = DER_MAX_ELEMENTS;
+    return nesting(r, 0, max_depth, &budget);
 }

@@ -44,6 +44,20 @@ static inline bool der_empty(const struct der *r)
  * producers that forgot the sign byte) are both read as the magnitude. */
 ecert_status der_integer_fixed(const struct der *content, uint8_t *out, size_t width);
 
+/* Walks every TLV of p[len] (every TLV must parse, to the end): ECERT_OK, or
+ * ECERT_E_MALFORMED when constructed TLVs nest deeper than max_depth or a TLV
+ * is malformed, ECERT_E_TOO_LONG past DER_MAX_ELEMENTS TLVs. Parsers of
+ * untrusted ASN.1 call it first so that their own descent is bounded. */
+#define DER_MAX_ELEMENTS 200000u
+ecert_status der_check_nesting(const uint8_t *p, size_t len, int max_depth);
+
+/* An OBJECT IDENTIFIER's contents as dotted text ("1.2.156.10197.1.401");
+ * false when malformed (empty, over 64 bytes, a non-minimal or truncated
+ * arc, an arc over 2^57) or longer than cap-1 characters. */
+bool der_oid_text(const struct der *oid, char *out, size_t cap);
+/* The OID's dotted text is `dotted`. */
+bool der_oid_is(const struct der *oid, const char *dotted);
+
 /* Writers: append to out[cap] at *off. */
 size_t der_len_size(size_t len);
 ecert_status der_put_header(uint8_t *out, size_t cap, size_t *off, uint8_t tag, size_t len);

@@ -253,49 +253,13 @@ static ecert_status fail(char *why, size_t cap, const char *fmt, ...)
 
 /* ---- algorithm identifiers ------------------------------------------------------*/
 
-static bool oid_text(const struct der *oid, char *out, size_t cap)
-{
-    /* Same rules as the CMS reader; kept local so that crypto/ does not
-     * depend on docs/. */
-    if (cap == 0 || oid->len == 0 || oid->len > 64)
-        return false;
-    size_t o = 0;
-    uint64_t v = 0;
-    bool first = true;
-    for (size_t i = 0; i < oid->len; i++) {
-        uint8_t b = oid->p[i];
-        if ((v == 0 && b == 0x80) || (v >> 56))
-            return false;
-        v = (v << 7) | (b & 0x7F);
-        if (b & 0x80) {
-            if (i + 1 == oid->len)
-                return false;
-            continue;
-        }
-        int n;
-        if (first) {
-            uint64_t a = v < 40 ? 0 : v < 80 ? 1 : 2;
-            n = snprintf(out + o, cap - o, "%llu.%llu", (unsigned long long)a,
-                         (unsigned long long)(v - a * 40));
-            first = false;
-        } else {
-            n = snprintf(out + o, cap - o, ".%llu", (unsigned long long)v);
-        }
-        if (n < 0 || (size_t)n >= cap - o)
-            return false;
-        o += (size_t)n;
-        v = 0;
-    }
-    return true;
-}
-
 /* Hash named by an AlgorithmIdentifier TLV (PSS parameters, MGF1). */
 static enum pkcs_hash alg_hash(struct der *alg)
 {
     struct der seq, oid;
     char t[64];
     if (der_expect(alg, DER_SEQUENCE, &seq) || der_expect(&seq, DER_OID, &oid) ||
-        !oid_text(&oid, t, sizeof t))
+        !der_oid_text(&oid, t, sizeof t))
         return PKCS_HASH_UNKNOWN;
     return pkcs_hash_from_oid(t);
 }
@@ -327,7 +291,7 @@ static bool pss_params(struct der params, struct pss_params *out)
             struct der mgf, oid;
             char t[64];
             if (der_expect(&c, DER_SEQUENCE, &mgf) || der_expect(&mgf, DER_OID, &oid) ||
-                !oid_text(&oid, t, sizeof t) || strcmp(t, "1.2.840.113549.1.1.8") != 0)
+                !der_oid_text(&oid, t, sizeof t) || strcmp(t, "1.2.840.113549.1.1.8") != 0)
                 return false; /* only MGF1 exists */
             out->mgf1_hash = alg_hash(&mgf);
         } else if (tag == 0xA2) {
@@ -489,7 +453,7 @@ ecert_status pkcs_verify(const uint8_t *cert, size_t cert_len, const uint8_t *si
     struct der alg = {sig_alg, sig_alg_len}, seq, oid;
     char oidt[64];
     if (der_expect(&alg, DER_SEQUENCE, &seq) || der_expect(&seq, DER_OID, &oid) ||
-        !oid_text(&oid, oidt, sizeof oidt))
+        !der_oid_text(&oid, oidt, sizeof oidt))
         return fail(why, whycap, "signature algorithm malformed");
     enum sig_kind kind = sig_kind_of(oidt);
     if (kind == SIG_UNKNOWN)

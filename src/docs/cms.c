@@ -16,37 +16,6 @@
 
 /* ---- helpers ----------------------------------------------------------------*/
 
-static ecert_status nesting(struct der r, int depth, int max_depth, size_t *budget)
-{
-    while (!der_empty(&r)) {
-        uint8_t tag;
-        struct der c;
-        ecert_status st = der_next(&r, &tag, &c);
-        if (st)
-            return st;
-        /* A budget on the number of TLVs too: nesting alone does not bound
-         * the work of a wide, flat input made of empty TLVs. */
-        if (*budget == 0)
-            return err_set(ECERT_E_TOO_LONG, "CMS: too many ASN.1 elements");
-        (*budget)--;
-        if (tag & 0x20) {
-            if (depth + 1 > max_depth)
-                return err_set(ECERT_E_MALFORMED, "CMS: nested deeper than %d", max_depth);
-            st = nesting(c, depth + 1, max_depth, budget);
-            if (st)
-                return st;
-        }
-    }
-    return ECERT_OK;
-}
-
-ecert_status cms_check_nesting(const uint8_t *p, size_t len, int max_depth)
-{
-    struct der r = {p, len};
-    size_t budget = 200000;
-    return nesting(r, 0, max_depth, &budget);
-}
-
 ecert_status cms_tlv_length(const uint8_t *p, size_t len, size_t *out)
 {
     struct der r = {p, len}, c;
@@ -56,49 +25,6 @@ ecert_status cms_tlv_length(const uint8_t *p, size_t len, size_t *out)
         return st;
     *out = len - r.len;
     return ECERT_OK;
-}
-
-bool cms_oid_text(const struct der *oid, char *out, size_t cap)
-{
-    if (cap == 0 || oid->len == 0 || oid->len > 64)
-        return false;
-    size_t o = 0;
-    uint64_t v = 0;
-    bool first = true;
-    for (size_t i = 0; i < oid->len; i++) {
-        uint8_t b = oid->p[i];
-        /* A leading 0x80 is a non-minimal encoding (X.690 8.19.2). */
-        if (v == 0 && b == 0x80)
-            return false;
-        if (v >> 56)
-            return false;
-        v = (v << 7) | (b & 0x7F);
-        if (b & 0x80) {
-            if (i + 1 == oid->len)
-                return false; /* truncated sub-identifier */
-            continue;
-        }
-        int n;
-        if (first) {
-            uint64_t a = v < 40 ? 0 : v < 80 ? 1 : 2;
-            n = snprintf(out + o, cap - o, "%llu.%llu", (unsigned long long)a,
-                         (unsigned long long)(v - a * 40));
-            first = false;
-        } else {
-            n = snprintf(out + o, cap - o, ".%llu", (unsigned long long)v);
-        }
-        if (n < 0 || (size_t)n >= cap - o)
-            return false;
-        o += (size_t)n;
-        v = 0;
-    }
-    return true;
-}
-
-bool cms_oid_is(const struct der *oid, const char *dotted)
-{
-    char t[96];
-    return cms_oid_text(oid, t, sizeof t) && strcmp(t, dotted) == 0;
 }
 
 static ecert_status small_int(const struct der *c, int *out)
@@ -261,7 +187,7 @@ static ecert_status signed_attributes(struct der attrs, struct cms_signer_info *
             return err_wrap(st, "CMS signed attribute");
         if (!der_empty(&attr))
             return err_set(ECERT_E_MALFORMED, "CMS: trailing bytes in an attribute");
-        if (cms_oid_is(&type, CMS_OID_MESSAGE_DIGEST)) {
+        if (der_oid_is(&type, CMS_OID_MESSAGE_DIGEST)) {
             /* Two messageDigest attributes would let a verifier and a signer
              * disagree on which one counts (RFC 5652 §11.2: exactly one). */
             if (si->has_message_digest)
@@ -272,7 +198,7 @@ static ecert_status signed_attributes(struct der attrs, struct cms_signer_info *
                 return err_set(ECERT_E_MALFORMED, "CMS: messageDigest is not an OCTET STRING");
             si->has_message_digest = true;
             si->message_digest = v;
-        } else if (cms_oid_is(&type, CMS_OID_CONTENT_TYPE)) {
+        } else if (der_oid_is(&type, CMS_OID_CONTENT_TYPE)) {
             if (si->has_content_type)
                 return err_set(ECERT_E_MALFORMED, "CMS: two contentType attributes");
             if ((st = single_value(values, &tag, &v, "contentType")))
@@ -281,7 +207,7 @@ static ecert_status signed_attributes(struct der attrs, struct cms_signer_info *
                 return err_set(ECERT_E_MALFORMED, "CMS: contentType is not an OID");
             si->has_content_type = true;
             si->content_type = v;
-        } else if (cms_oid_is(&type, CMS_OID_SIGNING_TIME)) {
+        } else if (der_oid_is(&type, CMS_OID_SIGNING_TIME)) {
             if (si->signing_time_tag)
                 return err_set(ECERT_E_MALFORMED, "CMS: two signingTime attributes");
             if ((st = single_value(values, &tag, &v, "signingTime")))
@@ -364,7 +290,7 @@ ecert_status cms_parse(const uint8_t *p, size_t len, struct cms_signed_data *out
         return err_set(ECERT_E_MALFORMED, "CMS: empty");
     if (len > CMS_MAX_INPUT)
         return err_set(ECERT_E_TOO_LONG, "CMS: %zu bytes, at most %u", len, CMS_MAX_INPUT);
-    ecert_status st = cms_check_nesting(p, len, CMS_MAX_DEPTH);
+    ecert_status st = der_check_nesting(p, len, CMS_MAX_DEPTH);
     if (st)
         return st;
     struct der all = {p, len}, ci, type, expl, sd, c;
@@ -375,9 +301,9 @@ ecert_status cms_parse(const uint8_t *p, size_t len, struct cms_signed_data *out
         return err_set(ECERT_E_MALFORMED, "CMS: trailing bytes after ContentInfo");
     if ((st = der_expect(&ci, DER_OID, &type)))
         return err_wrap(st, "CMS contentType");
-    if (cms_oid_is(&type, CMS_OID_GM_SIGNED_DATA))
+    if (der_oid_is(&type, CMS_OID_GM_SIGNED_DATA))
         out->gm_oids = true;
-    else if (!cms_oid_is(&type, CMS_OID_SIGNED_DATA))
+    else if (!der_oid_is(&type, CMS_OID_SIGNED_DATA))
         return err_set(ECERT_E_MALFORMED, "CMS: content type is not SignedData");
     if ((st = der_expect(&ci, TAG_CTX0_CONS, &expl)))
         return err_wrap(st, "CMS content");
@@ -465,7 +391,7 @@ ecert_status cms_parse(const uint8_t *p, size_t len, struct cms_signed_data *out
 ecert_status cms_parse_tst_info(const uint8_t *p, size_t len, struct cms_tst_info *out)
 {
     memset(out, 0, sizeof *out);
-    ecert_status st = cms_check_nesting(p, len, CMS_MAX_DEPTH);
+    ecert_status st = der_check_nesting(p, len, CMS_MAX_DEPTH);
     if (st)
         return st;
     struct der all = {p, len}, tst, c, mi, oid;

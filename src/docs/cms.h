@@ -68,15 +68,6 @@ ecert_status cms_parse(const uint8_t *p, size_t len, struct cms_signed_data *out
  * ECERT_E_MALFORMED when there is no complete TLV. */
 ecert_status cms_tlv_length(const uint8_t *p, size_t len, size_t *out);
 
-/* The whole input is TLVs nested at most max_depth deep (constructed tags are
- * descended, primitive ones are not). */
-ecert_status cms_check_nesting(const uint8_t *p, size_t len, int max_depth);
-
-/* OBJECT IDENTIFIER contents as dotted text; false when malformed or longer
- * than cap-1 characters. */
-bool cms_oid_text(const struct der *oid, char *out, size_t cap);
-bool cms_oid_is(const struct der *oid, const char *dotted);
-
 /* UTCTime / GeneralizedTime contents to "YYYY-MM-DDTHH:MM:SSZ" and Unix
  * seconds. Only the Z (UTC) forms RFC 5280 allows, plus GeneralizedTime
  * fractions and +hhmm offsets that some time stamp authorities write. */

@@ -257,8 +257,8 @@ static void take_time(struct sig_job *j, const uint8_t *p, size_t n, bool utc_ti
 
 static bool sm2_alg(const struct der *oid)
 {
-    return ses_oid_is(oid, OID_SM2_SM3) || ses_oid_is(oid, OID_SM2_SIGN) ||
-           ses_oid_is(oid, OID_SM2);
+    return der_oid_is(oid, OID_SM2_SM3) || der_oid_is(oid, OID_SM2_SIGN) ||
+           der_oid_is(oid, OID_SM2);
 }
 
 /* SM2 (user ID 1234567812345678) signature `sig` (DER, lenient DER or raw
@@ -614,7 +614,7 @@ static void verify_cms(struct ofd_ctx *c, struct sig_job *j, const struct ses_si
         }
         if (si->signing_time_tag)
             take_time(j, si->signing_time.p, si->signing_time.len, si->signing_time_tag == 0x17);
-        if (!ses_oid_is(&si->digest_alg, OID_SM3)) {
+        if (!der_oid_is(&si->digest_alg, OID_SM3)) {
             fail_signature(rec, "%s", "the digest algorithm is not SM3");
             continue;
         }
@@ -643,7 +643,7 @@ static void verify_cms(struct ofd_ctx *c, struct sig_job *j, const struct ses_si
             msg = j->tbs;
             len = j->tbs_len;
         }
-        if (!sm2_alg(&si->sig_alg) && !ses_oid_is(&si->sig_alg, "1.2.840.10045.2.1")) {
+        if (!sm2_alg(&si->sig_alg) && !der_oid_is(&si->sig_alg, "1.2.840.10045.2.1")) {
             fail_signature(rec, "%s", "the signature algorithm is not SM2");
             continue;
         }

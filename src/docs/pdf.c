@@ -2612,7 +2612,7 @@ static const char *sig_alg_label(const struct der *oid)
         {"1.3.101.113", "Ed448"},
     };
     char text[96];
-    if (!cms_oid_text(oid, text, sizeof text))
+    if (!der_oid_text(oid, text, sizeof text))
         return "unknown";
     for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
         if (strcmp(t[i].oid, text) == 0)
@@ -2649,7 +2649,7 @@ static bool der_equal(const struct der *a, const struct der *b)
 
 static bool oid_is_data(const struct der *oid)
 {
-    return cms_oid_is(oid, CMS_OID_DATA) || cms_oid_is(oid, CMS_OID_GM_DATA);
+    return der_oid_is(oid, CMS_OID_DATA) || der_oid_is(oid, CMS_OID_GM_DATA);
 }
 
 /* Chain of the signer certificate to the configured anchors. */
@@ -2715,7 +2715,7 @@ static ecert_status verify_cms(struct sigctx *cx)
     }
     const struct cms_signer_info *si = &cms->signers[0];
     char oidt[96] = "";
-    cms_oid_text(&si->digest_alg, oidt, sizeof oidt);
+    der_oid_text(&si->digest_alg, oidt, sizeof oidt);
     enum pkcs_hash h = pkcs_hash_from_oid(oidt);
     snprintf(vs->format, sizeof vs->format, "PDF %s, %s with %s", s->sub_filter,
              sig_alg_label(&si->sig_alg_oid), pkcs_hash_name(h));
@@ -2762,13 +2762,13 @@ static ecert_status verify_cms(struct sigctx *cx)
         } else {
             struct cms_tst_info tst;
             char ia[96] = "";
-            if (!cms_oid_is(&cms->econtent_type, CMS_OID_TST_INFO) ||
+            if (!der_oid_is(&cms->econtent_type, CMS_OID_TST_INFO) ||
                 cms_parse_tst_info(cms->econtent.p, cms->econtent.len, &tst)) {
                 err_clear();
                 verify_sig_fail(vs, "document time stamp without a valid TSTInfo");
                 goto done;
             }
-            cms_oid_text(&tst.imprint_alg, ia, sizeof ia);
+            der_oid_text(&tst.imprint_alg, ia, sizeof ia);
             enum pkcs_hash ih = pkcs_hash_from_oid(ia);
             if (ih == PKCS_HASH_UNKNOWN) {
                 verify_sig_fail(vs, "time stamp imprint algorithm %s not supported", ia);

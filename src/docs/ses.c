@@ -53,72 +53,11 @@ static ecert_status bad(const char *what)
 
 /* ---- generic ------------------------------------------------------------------ */
 
-static ecert_status nesting(struct der r, int depth, int max)
-{
-    while (!der_empty(&r)) {
-        uint8_t tag;
-        struct der c;
-        ecert_status st = der_next(&r, &tag, &c);
-        if (st)
-            return st;
-        if (tag & 0x20) {
-            if (depth + 1 > max)
-                return err_set(ECERT_E_MALFORMED, "ASN.1: nested over %d levels", max);
-            if ((st = nesting(c, depth + 1, max)))
-                return st;
-        }
-    }
-    return ECERT_OK;
-}
-
 ecert_status ses_check_nesting(const uint8_t *p, size_t len, int max_depth)
 {
     if (len > SES_MAX_INPUT)
         return err_set(ECERT_E_TOO_LONG, "ASN.1: %zu bytes, limit %u", len, SES_MAX_INPUT);
-    struct der r = {p, len};
-    return nesting(r, 0, max_depth);
-}
-
-bool ses_oid_text(const struct der *oid, char *out, size_t cap)
-{
-    if (!oid || oid->len == 0 || oid->len > 64 || cap < 4)
-        return false;
-    size_t o = 0;
-    uint64_t v = 0;
-    bool first = true;
-    for (size_t i = 0; i < oid->len; i++) {
-        uint8_t b = oid->p[i];
-        if (v == 0 && b == 0x80)
-            return false; /* non-minimal arc */
-        if (v > (UINT64_MAX >> 7))
-            return false;
-        v = (v << 7) | (b & 0x7F);
-        if (b & 0x80) {
-            if (i + 1 == oid->len)
-                return false; /* truncated arc */
-            continue;
-        }
-        int n;
-        if (first) {
-            uint64_t a = v < 40 ? 0 : v < 80 ? 1 : 2;
-            n = snprintf(out + o, cap - o, "%llu.%llu", (unsigned long long)a,
-                         (unsigned long long)(v - a * 40));
-            first = false;
-        } else {
-            n = snprintf(out + o, cap - o, ".%llu", (unsigned long long)v);
-        }
-        if (n < 0 || (size_t)n >= cap - o)
-            return false;
-        o += (size_t)n;
-        v = 0;
-    }
-    return true;
-}
-
-bool ses_oid_is(const struct der *oid, const char *dotted)
-{
-    char text[96];
-    return ses_oid_text(oid, text, sizeof text) && strcmp(text, dotted) == 0;
+    return der_check_nesting(p, len, max_depth);
 }
 
 /* Reads the next TLV, returning both its contents and the whole TLV. */
@@ -417,7 +356,7 @@ static ecert_status parse_attrs(struct der attrs, struct ses_signer *s)
             expect_tlv(&attr, DER_OID, &oid, NULL, "Attribute.type") ||
             expect_tlv(&attr, DER_SET, &values, NULL, "Attribute.values"))
             return ECERT_E_MALFORMED;
-        if (ses_oid_is(&oid, OID_MESSAGE_DIGEST)) {
+        if (der_oid_is(&oid, OID_MESSAGE_DIGEST)) {
             if (s->has_message_digest)
                 return bad("SignerInfo: two messageDigest attributes");
             if (expect_tlv(&values, DER_OCTET_STRING, &s->message_digest, NULL,
@@ -425,12 +364,12 @@ static ecert_status parse_attrs(struct der attrs, struct ses_signer *s)
                 !der_empty(&values))
                 return bad("messageDigest: not one OCTET STRING");
             s->has_message_digest = true;
-        } else if (ses_oid_is(&oid, OID_SIGNING_TIME)) {
+        } else if (der_oid_is(&oid, OID_SIGNING_TIME)) {
             if (next_tlv(&values, &tag, &v, NULL) || !is_time_tag(tag))
                 return bad("signingTime: not a time");
             s->signing_time_tag = tag;
             s->signing_time = v;
-        } else if (ses_oid_is(&oid, OID_CONTENT_TYPE)) {
+        } else if (der_oid_is(&oid, OID_CONTENT_TYPE)) {
             if (expect_tlv(&values, DER_OID, &s->content_type, NULL, "contentType"))
                 return ECERT_E_MALFORMED;
             s->has_content_type = true;
@@ -501,9 +440,9 @@ ecert_status ses_parse_signed_data(const uint8_t *p, size_t len, struct ses_sign
         return ECERT_E_MALFORMED;
     if (!der_empty(&r))
         return bad("ContentInfo: trailing bytes");
-    if (ses_oid_is(&type, OID_GM_SIGNED_DATA))
+    if (der_oid_is(&type, OID_GM_SIGNED_DATA))
         out->gm = true;
-    else if (!ses_oid_is(&type, OID_PKCS7_SIGNED_DATA))
+    else if (!der_oid_is(&type, OID_PKCS7_SIGNED_DATA))
         return bad("ContentInfo: not SignedData");
     if (expect_tlv(&ci, DER_CTX0_C, &wrap, NULL, "ContentInfo.content") ||
         expect_tlv(&wrap, DER_SEQUENCE, &sd, NULL, "SignedData") ||

@@ -46,11 +46,6 @@
  * ECERT_E_MALFORMED otherwise. */
 ecert_status ses_check_nesting(const uint8_t *p, size_t len, int max_depth);
 
-/* An OBJECT IDENTIFIER's contents as dotted text; false when malformed or
- * longer than cap-1 characters. */
-bool ses_oid_text(const struct der *oid, char *out, size_t cap);
-bool ses_oid_is(const struct der *oid, const char *dotted);
-
 /* ---- seals ----------------------------------------------------------------- */
 
 struct ses_seal {

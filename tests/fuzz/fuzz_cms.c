@@ -9,7 +9,7 @@
  *     a messageDigest is present whenever the parser says so;
  *   - cms_time of an accepted signing time prints exactly 20 characters
  *     "YYYY-MM-DDTHH:MM:SSZ";
- *   - cms_oid_text never writes past its buffer (checked by ASan) and its
+ *   - der_oid_text never writes past its buffer (checked by ASan) and its
  *     text re-reads as the same OID.
  * Seeds: the SignedData of every corpus PDF (RSA, ECDSA, Ed448, time stamps,
  * SKI identifiers, no signed attributes) and ecert's own SM2 and ECDSA ones.
@@ -42,9 +42,9 @@ static void inside(const struct der *d, const char *what)
 static void check_oid(const struct der *oid)
 {
     char text[96];
-    if (!cms_oid_text(oid, text, sizeof text))
+    if (!der_oid_text(oid, text, sizeof text))
         return;
-    if (!cms_oid_is(oid, text))
+    if (!der_oid_is(oid, text))
         fail("OID text does not read back");
 }
 

@@ -2,7 +2,7 @@
  * fuzz_ses — the SES / GB/T 35275 ASN.1 parsers (src/docs/ses.c) on
  * arbitrary bytes: ses_parse_signature, ses_parse_seal (also on the seal of
  * an accepted signature), ses_parse_signed_data, ses_check_nesting,
- * ses_seal_cert_at and ses_oid_text.
+ * ses_seal_cert_at and der_oid_text.
  *
  * Properties:
  *   - the parsers return ECERT_OK, ECERT_E_MALFORMED or ECERT_E_TOO_LONG;
@@ -13,7 +13,7 @@
  *   - an accepted input nests no deeper than SES_MAX_DEPTH;
  *   - the seal inside an accepted SES_Signature parses on its own to the
  *     same fields;
- *   - ses_oid_text on any accepted OID yields dotted text that ses_oid_is
+ *   - der_oid_text on any accepted OID yields dotted text that der_oid_is
  *     accepts back;
  *   - every certificate the structures carry goes through x509_cert_from_der
  *     (the project's own DER certificate reader, src/crypto/x509_verify.c):
@@ -65,8 +65,8 @@ static void check_oid(const struct der *oid)
 {
     char text[128];
     inside(oid, "OID outside the input");
-    if (ses_oid_text(oid, text, sizeof text) && !ses_oid_is(oid, text))
-        fail("ses_oid_is refuses the text of ses_oid_text");
+    if (der_oid_text(oid, text, sizeof text) && !der_oid_is(oid, text))
+        fail("der_oid_is refuses the text of der_oid_text");
 }
 
 static void check_seal(const struct ses_seal *s)

@@ -52,7 +52,7 @@ static void test_corpus_shapes(void **state)
     assert_int_equal(cms_parse(d, len, c), ECERT_OK);
     assert_int_equal(c->nsigners, 1);
     assert_false(c->has_econtent);
-    assert_true(cms_oid_is(&c->econtent_type, CMS_OID_DATA));
+    assert_true(der_oid_is(&c->econtent_type, CMS_OID_DATA));
     assert_true(c->ncerts >= 1);
     assert_false(c->signers[0].sid_is_ski);
     assert_true(c->signers[0].has_signed_attrs);
@@ -86,11 +86,11 @@ static void test_corpus_shapes(void **state)
     /* the document time stamp: TSTInfo with an imprint of the covered bytes */
     d = cms_of("signed-valid/pyhanko_pades-lta-dss-indirect-arrs-test.pdf", 1, &len);
     assert_int_equal(cms_parse(d, len, c), ECERT_OK);
-    assert_true(cms_oid_is(&c->econtent_type, CMS_OID_TST_INFO));
+    assert_true(der_oid_is(&c->econtent_type, CMS_OID_TST_INFO));
     struct cms_tst_info tst;
     assert_int_equal(cms_parse_tst_info(c->econtent.p, c->econtent.len, &tst), ECERT_OK);
     assert_int_equal(tst.imprint.len, 32);
-    assert_true(cms_oid_is(&tst.imprint_alg, "2.16.840.1.101.3.4.2.1"));
+    assert_true(der_oid_is(&tst.imprint_alg, "2.16.840.1.101.3.4.2.1"));
     char t[32];
     assert_int_equal(cms_time(0x18, &tst.gen_time, t, NULL), ECERT_OK);
     assert_string_equal(t, "2020-11-01T00:00:00Z");
@@ -195,9 +195,9 @@ static void test_hostile(void **state)
         deep[2 * i] = 0x30;
         deep[2 * i + 1] = (uint8_t)(2 * (59 - i));
     }
-    assert_int_equal(cms_check_nesting(deep, sizeof deep, CMS_MAX_DEPTH), ECERT_E_MALFORMED);
+    assert_int_equal(der_check_nesting(deep, sizeof deep, CMS_MAX_DEPTH), ECERT_E_MALFORMED);
     assert_int_equal(cms_parse(deep, sizeof deep, c), ECERT_E_MALFORMED);
-    assert_int_equal(cms_check_nesting(deep, sizeof deep, 64), ECERT_OK);
+    assert_int_equal(der_check_nesting(deep, sizeof deep, 64), ECERT_OK);
 
     /* not SignedData */
     static const uint8_t data_ci[] = {0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
@@ -235,19 +235,19 @@ static void test_times_and_oids(void **state)
     char o[96];
     static const uint8_t sd[] = {0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02};
     d = (struct der){sd, sizeof sd};
-    assert_true(cms_oid_text(&d, o, sizeof o));
+    assert_true(der_oid_text(&d, o, sizeof o));
     assert_string_equal(o, "1.2.840.113549.1.7.2");
     static const uint8_t sm2sm3[] = {0x2a, 0x81, 0x1c, 0xcf, 0x55, 0x01, 0x83, 0x75};
     d = (struct der){sm2sm3, sizeof sm2sm3};
-    assert_true(cms_oid_is(&d, "1.2.156.10197.1.501"));
+    assert_true(der_oid_is(&d, "1.2.156.10197.1.501"));
     static const uint8_t nonmin[] = {0x2a, 0x80, 0x01};
     d = (struct der){nonmin, sizeof nonmin};
-    assert_false(cms_oid_text(&d, o, sizeof o));
+    assert_false(der_oid_text(&d, o, sizeof o));
     static const uint8_t trunc[] = {0x2a, 0x86};
     d = (struct der){trunc, sizeof trunc};
-    assert_false(cms_oid_text(&d, o, sizeof o));
+    assert_false(der_oid_text(&d, o, sizeof o));
     d = (struct der){sd, sizeof sd};
-    assert_false(cms_oid_text(&d, o, 8)); /* does not fit */
+    assert_false(der_oid_text(&d, o, 8)); /* does not fit */
 }
 
 /* pkcs_verify refuses an algorithm that does not fit the key, and a digest the

@@ -92,7 +92,7 @@ static void test_seals(void **state)
         assert_int_equal(s.pic_height, 40);
         assert_true(s.pic_data.len > 8 && memcmp(s.pic_data.p, "\x89PNG", 4) == 0);
         assert_int_equal(s.whole.len, len);
-        assert_true(ses_oid_is(&s.sign_alg, OID_SM2_SM3));
+        assert_true(der_oid_is(&s.sign_alg, OID_SM2_SM3));
         struct der cert, dt, dg;
         assert_int_equal(ses_seal_cert_at(&s, 0, &cert, &dt, &dg), ECERT_OK);
         assert_true(cert.len > 100);
@@ -118,7 +118,7 @@ static void test_signed_values(void **state)
         assert_int_equal(s.data_hash.len, 32);
         assert_true(der_eq(&s.property_info, "/Doc_0/Signs/Sign_0/Signature.xml"));
         assert_int_equal(s.time_tag, 0x18);
-        assert_true(ses_oid_is(&s.sig_alg, OID_SM2_SM3));
+        assert_true(der_oid_is(&s.sig_alg, OID_SM2_SM3));
         /* The signer's signature over DER(TBS_Sign) and the maker's. */
         assert_int_equal(sm2_check(&s.cert, s.tbs.p, s.tbs.len, &s.signature), ECERT_OK);
         assert_int_equal(maker_check(&s.seal), ECERT_OK);
@@ -173,7 +173,7 @@ static void test_signed_data(void **state)
         assert_int_equal(sd.nsigners, 1);
         const struct ses_signer *si = &sd.signers[0];
         assert_int_equal(si->has_signed_attrs, real[r].attrs);
-        assert_true(ses_oid_is(&si->digest_alg, OID_SM3));
+        assert_true(der_oid_is(&si->digest_alg, OID_SM3));
         struct x509_cert *cert = NULL;
         assert_int_equal(x509_cert_from_der(sd.certs[0].p, sd.certs[0].len, &cert), ECERT_OK);
         assert_true(x509_cert_has_issuer_serial(cert, si->issuer.p, si->issuer.len, si->serial.p,
@@ -305,8 +305,8 @@ static void test_signed_data(void **state)
     assert_true(si->has_message_digest);
     assert_int_equal(memcmp(si->message_digest.p, md, 32), 0);
     assert_int_equal(si->signing_time_tag, 0x17);
-    assert_true(ses_oid_is(&si->digest_alg, OID_SM3));
-    assert_true(ses_oid_is(&si->sig_alg, OID_SM2_SM3));
+    assert_true(der_oid_is(&si->digest_alg, OID_SM3));
+    assert_true(der_oid_is(&si->sig_alg, OID_SM2_SM3));
     assert_int_equal(si->signature.len, 64);
     assert_int_equal(si->signed_attrs.p[0], 0xA0);
     assert_int_equal(si->serial.len, 2);
@@ -363,22 +363,22 @@ static void test_oids(void **state)
     char text[64];
     static const uint8_t sm3[] = {0x2A, 0x81, 0x1C, 0xCF, 0x55, 0x01, 0x83, 0x11};
     struct der d = {sm3, sizeof sm3};
-    assert_true(ses_oid_text(&d, text, sizeof text));
+    assert_true(der_oid_text(&d, text, sizeof text));
     assert_string_equal(text, "1.2.156.10197.1.401");
-    assert_true(ses_oid_is(&d, OID_SM3));
-    assert_false(ses_oid_is(&d, OID_SM2_SM3));
+    assert_true(der_oid_is(&d, OID_SM3));
+    assert_false(der_oid_is(&d, OID_SM2_SM3));
     static const uint8_t joint[] = {0x88, 0x37, 0x03}; /* 2.999.3 */
     d = (struct der){joint, sizeof joint};
-    assert_true(ses_oid_text(&d, text, sizeof text));
+    assert_true(der_oid_text(&d, text, sizeof text));
     assert_string_equal(text, "2.999.3");
     static const uint8_t trunc[] = {0x2A, 0x81};
     d = (struct der){trunc, sizeof trunc};
-    assert_false(ses_oid_text(&d, text, sizeof text));
+    assert_false(der_oid_text(&d, text, sizeof text));
     static const uint8_t nonmin[] = {0x2A, 0x80, 0x01};
     d = (struct der){nonmin, sizeof nonmin};
-    assert_false(ses_oid_text(&d, text, sizeof text));
+    assert_false(der_oid_text(&d, text, sizeof text));
     d = (struct der){sm3, sizeof sm3};
-    assert_false(ses_oid_text(&d, text, 8)); /* no room */
+    assert_false(der_oid_text(&d, text, 8)); /* no room */
 }
 
 int main(void)
