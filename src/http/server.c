@@ -218,6 +218,14 @@ static enum MHD_Result reply_handler(struct MHD_Connection *conn, struct http_re
         MHD_destroy_response(r);
         return MHD_NO;
     }
+    if (resp->retry_after_s > 0) {
+        char secs[16];
+        snprintf(secs, sizeof secs, "%u", resp->retry_after_s);
+        if (MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, secs) != MHD_YES) {
+            MHD_destroy_response(r);
+            return MHD_NO;
+        }
+    }
     enum MHD_Result ret = MHD_queue_response(conn, status, r);
     MHD_destroy_response(r);
     return ret;

@@ -34,6 +34,7 @@ struct http_response {
     int status;                /* preset to 200; outside 100-599 is sent as 500 */
     const char *content_type;  /* default "application/json; charset=utf-8" */
     struct buf body;           /* the handler fills it (cap = max response) */
+    unsigned retry_after_s;    /* > 0: a Retry-After header with these seconds (429, 503) */
 };
 
 /* Called on a handler thread for every complete request. A handler may

@@ -109,6 +109,10 @@ enum key_index {
     KI_STORE_DSN,
     KI_VERIFY_ANCHORS,
     KI_CRYPTO_ENGINE,
+    KI_RATE_WINDOW,
+    KI_RATE_PER_APP,
+    KI_RATE_PER_IP,
+    KI_RATE_CHUNK,
     KI_COUNT
 };
 
@@ -152,6 +156,11 @@ static const struct key_def keys[KI_COUNT] = {
     [KI_DIR_REFRESH] = NUM("directory", "refresh_s", K_UNSIGNED, directory_refresh_s, 1, 86400),
     [KI_VERIFY_ANCHORS] = STR("verify", "anchors", K_PATH, verify_anchors),
     [KI_CRYPTO_ENGINE] = STR("node", "crypto_engine", K_ENGINE, crypto_engine),
+    [KI_RATE_WINDOW] = NUM("limits", "rate_window_s", K_UNSIGNED, rate_window_s, 1, 86400),
+    [KI_RATE_PER_APP] =
+        NUM("limits", "rate_per_app", K_UNSIGNED, rate_per_app, 0, 1000000000),
+    [KI_RATE_PER_IP] = NUM("limits", "rate_per_ip", K_UNSIGNED, rate_per_ip, 0, 1000000000),
+    [KI_RATE_CHUNK] = NUM("limits", "rate_chunk", K_UNSIGNED, rate_chunk, 0, 10000),
 };
 
 static const char *const sections[] = {"node",   "tls",    "store", "directory",
@@ -733,6 +742,12 @@ static void set_defaults(struct node_config *c)
     c->idle_timeout_s = 30;
     c->timestamp_window_s = 300;
     c->app_cache_s = 60;
+    /* An app averages at most 100 calls a second over a minute; one address
+     * (a NAT of several apps, or a busy app server) twice that. */
+    c->rate_window_s = 60;
+    c->rate_per_app = 6000;
+    c->rate_per_ip = 12000;
+    c->rate_chunk = 0;
     c->require_token_for_id = false;
     c->token_lifetime_s = 600;
     c->hub_timeout_ms = 10000; /* the standard's 10-second rule */

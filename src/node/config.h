@@ -52,6 +52,10 @@ struct node_config {
     unsigned idle_timeout_s;        /* 30 */
     unsigned timestamp_window_s;    /* 300 */
     unsigned app_cache_s;           /* 60: how stale an app key may be */
+    unsigned rate_window_s;         /* 60: the rate-limit window (docs/limits.md) */
+    unsigned rate_per_app;          /* 6000 calls of one app per window; 0 = off */
+    unsigned rate_per_ip;           /* 12000 calls from one address per window; 0 = off */
+    unsigned rate_chunk;            /* 0 = about 1% of the limit, 1 to 64 */
     /* [policy] */
     bool require_token_for_id;      /* false */
     /* [trust] (trust role) */

@@ -97,5 +97,23 @@ ecert_status metrics_render(struct metrics *m, const char *node_id, struct buf *
                         (unsigned long long)atomic_load(&m->sm2_verify), node_id,
                         (unsigned long long)atomic_load(&m->sm2_encrypt), node_id,
                         (unsigned long long)atomic_load(&m->sm2_decrypt));
+    if (!st)
+        st = buf_printf(out,
+                        "# HELP ecert_rate_limited_total Calls refused by a rate limit (5003).\n"
+                        "# TYPE ecert_rate_limited_total counter\n"
+                        "ecert_rate_limited_total{node=\"%s\",scope=\"ip\"} %llu\n"
+                        "ecert_rate_limited_total{node=\"%s\",scope=\"app\"} %llu\n"
+                        "# HELP ecert_rate_leases_total Rate-limit budget leases taken from "
+                        "the store.\n"
+                        "# TYPE ecert_rate_leases_total counter\n"
+                        "ecert_rate_leases_total{node=\"%s\"} %llu\n"
+                        "# HELP ecert_rate_errors_total Leases the store failed to give (the "
+                        "call went on).\n"
+                        "# TYPE ecert_rate_errors_total counter\n"
+                        "ecert_rate_errors_total{node=\"%s\"} %llu\n",
+                        node_id, (unsigned long long)atomic_load(&m->rate_refused_ip), node_id,
+                        (unsigned long long)atomic_load(&m->rate_refused_app), node_id,
+                        (unsigned long long)atomic_load(&m->rate_leases), node_id,
+                        (unsigned long long)atomic_load(&m->rate_errors));
     return st;
 }

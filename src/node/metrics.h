@@ -31,6 +31,9 @@ struct metrics {
     uint64_t count;
     double sum_s;
     atomic_uint_fast64_t sm2_sign, sm2_verify, sm2_encrypt, sm2_decrypt;
+    /* rate limits (docs/limits.md): refusals by scope, store leases taken,
+     * store failures while leasing (the call was let through) */
+    atomic_uint_fast64_t rate_refused_ip, rate_refused_app, rate_leases, rate_errors;
 };
 
 void metrics_init(struct metrics *m);

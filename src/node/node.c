@@ -201,6 +201,80 @@ static ecert_status lookup_node(struct node *n, const char *id, struct sm2_key *
     return ECERT_OK;
 }
 
+/* ---- rate limits (docs/limits.md) -----------------------------------------*/
+
+/* Spends one call of the budget `scope`:`who` (limit per [limits]
+ * rate_window_s). ECERT_E_RATE when it is spent, with the seconds until the
+ * window ends in *retry_s. A store that fails to lease lets the call go on:
+ * the limiter is not what keeps data safe, and the steps after it that need
+ * the store (the replay window, usage records) fail closed anyway. */
+static ecert_status rate_check(struct node *n, const char *scope, const char *who, uint32_t limit,
+                               int64_t now_ms, unsigned *retry_s)
+{
+    if (limit == 0)
+        return ECERT_OK;
+    char key[STORE_RATE_KEY_MAX + 1];
+    snprintf(key, sizeof key, "%s:%s", scope, who);
+    bool allowed = false, first = false;
+    int64_t retry_ms = 0;
+    ecert_status st = ratelimit_take(&n->rate, key, limit, n->cfg.rate_chunk,
+                                     (int64_t)n->cfg.rate_window_s * 1000, now_ms, &allowed,
+                                     &retry_ms, &first);
+    if (st) {
+        atomic_fetch_add(&n->metrics.rate_errors, 1);
+        node_log(n, "event=rate_lease_failed scope=%s detail=\"%s\"", scope, err_detail());
+        err_clear();
+        return ECERT_OK;
+    }
+    if (allowed)
+        return ECERT_OK;
+    *retry_s = (unsigned)((retry_ms + 999) / 1000);
+    if (*retry_s == 0)
+        *retry_s = 1;
+    if (first)
+        node_log(n, "event=rate_limited scope=%s key=%s limit=%u window_s=%u retry_s=%u", scope,
+                 who, limit, n->cfg.rate_window_s, *retry_s);
+    atomic_fetch_add(strcmp(scope, "app") == 0 ? &n->metrics.rate_refused_app
+                                               : &n->metrics.rate_refused_ip,
+                     1);
+    return err_set(ECERT_E_RATE, "rate limit: at most %u calls per %u s %s; retry in %u s",
+                   limit, n->cfg.rate_window_s,
+                   strcmp(scope, "app") == 0 ? "for this app" : "from this address", *retry_s);
+}
+
+/* A request that claims a node's identity skips the per-address budget of
+ * apps (node traffic must not eat it, nor be refused by it), but a claim
+ * whose signature fails is charged to the address ("ipn:<address>"): once
+ * an address has sent rate_per_ip of them in a window, its node claims are
+ * refused before any signature work. */
+static ecert_status node_claim_check(struct node *n, const char *ip, int64_t now_ms,
+                                     unsigned *retry_s)
+{
+    if (n->cfg.rate_per_ip == 0)
+        return ECERT_OK;
+    char key[STORE_RATE_KEY_MAX + 1];
+    snprintf(key, sizeof key, "ipn:%s", ip);
+    int64_t retry_ms = 0;
+    if (!ratelimit_spent(&n->rate, key, now_ms, &retry_ms))
+        return ECERT_OK;
+    *retry_s = (unsigned)((retry_ms + 999) / 1000);
+    if (*retry_s == 0)
+        *retry_s = 1;
+    atomic_fetch_add(&n->metrics.rate_refused_ip, 1);
+    return err_set(ECERT_E_RATE, "rate limit: too many failed node signatures from this "
+                                 "address; retry in %u s",
+                   *retry_s);
+}
+
+static void node_claim_failed(struct node *n, const char *ip, int64_t now_ms)
+{
+    unsigned retry_s = 0;
+    char detail[512];
+    snprintf(detail, sizeof detail, "%s", err_detail()); /* the signature failure's */
+    (void)rate_check(n, "ipn", ip, n->cfg.rate_per_ip, now_ms, &retry_s);
+    err_set(ECERT_OK, "%s", detail);
+}
+
 /* ---- the POST pipeline ----------------------------------------------------*/
 
 static void handle_post(struct node *n, const struct http_request *req, struct http_response *resp,
@@ -215,6 +289,7 @@ static void handle_post(struct node *n, const struct http_request *req, struct h
     struct envelope_request env;
     struct buf business = BUF_INIT(ENVELOPE_MAX_BODY);
     const char *nonce = NULL;
+    unsigned retry_s = 0; /* Retry-After of a 5003 */
     ecert_status st;
     const char *ep_name = req->path + strlen("/api/v1/");
     const struct endpoint *ep = find_endpoint(n, ep_name);
@@ -241,6 +316,14 @@ static void handle_post(struct node *n, const struct http_request *req, struct h
         st = err_set(ECERT_E_APP, "%s is for nodes only", ep->name);
         goto fail;
     }
+    /* 3. per-address limit: before any signature work, which is what a
+     * flood would cost. Node claims are exempt but pay for failed
+     * signatures (node_claim_check). */
+    const char *ip = req->remote_ip && req->remote_ip[0] ? req->remote_ip : "unknown";
+    st = from_node ? node_claim_check(n, ip, c.now_ms, &retry_s)
+                   : rate_check(n, "ip", ip, n->cfg.rate_per_ip, c.now_ms, &retry_s);
+    if (st)
+        goto fail;
     if (from_node) {
         c.node_caller = env.app_id + strlen(ENVELOPE_NODE_PREFIX);
         st = lookup_node(n, c.node_caller, &c.caller_pub);
@@ -258,10 +341,20 @@ static void handle_post(struct node *n, const struct http_request *req, struct h
     if (!(ep->flags & EP_SELF_KEYED)) {
         /* 4. signature, 5. replay, 6. decryption */
         atomic_fetch_add(&n->metrics.sm2_verify, 1);
-        if ((st = envelope_request_verify(&env, c.caller_pub)))
+        if ((st = envelope_request_verify(&env, c.caller_pub))) {
+            if (from_node)
+                node_claim_failed(n, ip, c.now_ms);
             goto fail;
+        }
         if ((st = store_nonce_use(n->store, env.app_id, env.nonce, c.now_ms,
                                   (int64_t)n->cfg.timestamp_window_s * 2000)))
+            goto fail;
+        /* Per-app limit once the signature has proven the app and the nonce
+         * is fresh: forged or replayed requests cannot spend an app's
+         * budget. Node callers are not counted (an app is counted once, at
+         * the node it calls; forwarded and fanned-out calls are not). */
+        if (!from_node &&
+            (st = rate_check(n, "app", env.app_id, n->cfg.rate_per_app, c.now_ms, &retry_s)))
             goto fail;
         atomic_fetch_add(&n->metrics.sm2_decrypt, 1);
         if ((st = envelope_request_decrypt(&env, n->key, &business, &c.business)))
@@ -307,6 +400,8 @@ fail:
         node_log(n, "event=internal_error path=%s detail=\"%s\"", req->path, err_detail());
     respond(n, resp, st, err_detail(), nonce, &c);
     *code_out = ecert_status_wire(st);
+    if (*code_out == ECERT_E_RATE)
+        resp->retry_after_s = retry_s;
     /* SPEC §5 pairs 1003 with two statuses: 413 when the body is over its
      * limit, 400 when a field inside an acceptable body is over its own. */
     if (*code_out == ECERT_E_TOO_LONG && resp->status == 413 &&
@@ -433,6 +528,7 @@ static void handle(void *ctx, const struct http_request *req, struct http_respon
         } else if (strcmp(req->path, "/metrics") == 0) {
             metric_path = "metrics";
             resp->content_type = "text/plain; version=0.0.4";
+            atomic_store(&n->metrics.rate_leases, atomic_load(&n->rate.leases));
             metrics_render(&n->metrics, n->cfg.id, &resp->body);
             render_peers(n, &resp->body);
         } else if (strcmp(req->path, "/api/v1/directory") == 0 && node_directory(n)) {
@@ -800,6 +896,8 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
         goto fail;
     if ((st = appcache_init(&n->apps, 4096, (int64_t)cfg->app_cache_s * 1000)))
         goto fail;
+    if ((st = ratelimit_init(&n->rate, n->store, 0)))
+        goto fail;
     /* A province applies the published lists of the directory it starts with
      * (only when they are newer than what its store already holds). */
     if (node_directory(n) && cfg->role == ROLE_PROVINCE &&
@@ -862,6 +960,7 @@ void node_stop(struct node *n)
     }
     store_close(n->store);
     appcache_release(&n->apps);
+    ratelimit_release(&n->rate);
     directory_free(atomic_load(&n->directory));
     for (size_t i = 0; i < n->nretired; i++)
         directory_free(n->retired[i]);

@@ -2,9 +2,10 @@
  * node.h — one running node (province, hub or trust): configuration, keys,
  * store, HTTPS server, and the request pipeline every POST goes through:
  *
- *   parse envelope (1001-1004) → identify caller (3001) → verify signature
- *   (2002) → timestamp window (2003) → nonce replay (2004) → decrypt (2001) →
- *   endpoint handler → encrypt the result to the caller and sign.
+ *   parse envelope (1001-1004) → per-address limit (5003) → identify caller
+ *   (3001) → timestamp window (2003) → verify signature (2002) → nonce replay
+ *   (2004) → per-app limit (5003) → decrypt (2001) → endpoint handler →
+ *   encrypt the result to the caller and sign.
  *
  * Role handlers (province.c, trust.c) see only `struct call`.
  */
@@ -25,6 +26,7 @@
 #include "node/appcache.h"
 #include "node/config.h"
 #include "node/metrics.h"
+#include "node/ratelimit.h"
 #include "store/store.h"
 
 struct directory;
@@ -52,6 +54,7 @@ struct node {
     struct http_server *server;
     struct metrics metrics;
     struct appcache apps;         /* provinces: app keys fetched from trust */
+    struct ratelimit rate;        /* per-app and per-address budgets (docs/limits.md) */
     /* The signed directory in force (node_directory()): swapped whole when a
      * newer version arrives; replaced ones stay allocated until node_stop,
      * so a request that loaded the pointer never sees it freed. */

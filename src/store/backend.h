@@ -54,6 +54,9 @@ struct store_backend {
 
     ecert_status (*nonce_use)(struct store *s, const char *app_id, const char *nonce,
                               int64_t now_ms, int64_t window_ms);
+    ecert_status (*rate_take)(struct store *s, const char *key, int64_t now_ms,
+                              int64_t window_ms, uint32_t limit, uint32_t want,
+                              uint32_t *granted, int64_t *reset_ms);
 
     ecert_status (*token_revoke)(struct store *s, const char *jti, int64_t exp_s);
     ecert_status (*token_is_revoked)(struct store *s, const char *jti, bool *revoked);

@@ -55,6 +55,7 @@
 #define NONCE_PURGE_EVERY 256
 #define REVOKE_PURGE_EVERY 64
 #define REVOKE_KEEP_S 3600
+#define RATE_PURGE_EVERY 256
 /* Client-side bound on one exchange (send, execute, receive). The server's
  * statement_timeout (set per session below) is shorter, so a slow statement is
  * normally cancelled by the server and the connection survives; the client
@@ -190,6 +191,14 @@ static const char *const migrations[] = {
     "  key   text COLLATE \"C\" PRIMARY KEY,"
     "  value text NOT NULL"
     ");",
+    /* 3: rate-limit windows (store_rate_take) */
+    "CREATE TABLE rate_counters ("
+    "  key      text COLLATE \"C\" PRIMARY KEY,"
+    "  reset_ms bigint NOT NULL,"
+    "  used     bigint NOT NULL,"
+    "  granted  bigint NOT NULL"
+    ");"
+    "CREATE INDEX rate_counters_reset ON rate_counters (reset_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -252,6 +261,8 @@ enum stmt_id {
     P_CODE_PURGE,
     P_META_GET,
     P_META_PUT,
+    P_RATE_TAKE,
+    P_RATE_PURGE,
     STMT_COUNT
 };
 
@@ -340,6 +351,24 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [P_META_GET] = "SELECT value FROM meta WHERE key = $1",
     [P_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+    /* As in SQLite ($1 key, $2 now, $3 window, $4 want, $5 limit). Two
+     * processes taking at once: the second waits on the first's row lock,
+     * then computes its grant from the row the first left. */
+    [P_RATE_TAKE] = "INSERT INTO rate_counters (key, reset_ms, used, granted) "
+                    "VALUES ($1, $2::bigint + $3::bigint, least($4::bigint, $5::bigint), "
+                    "least($4::bigint, $5::bigint)) "
+                    "ON CONFLICT (key) DO UPDATE SET "
+                    "granted = CASE WHEN rate_counters.reset_ms > $2::bigint "
+                    "THEN greatest(0, least($4::bigint, $5::bigint - rate_counters.used)) "
+                    "ELSE least($4::bigint, $5::bigint) END, "
+                    "used = CASE WHEN rate_counters.reset_ms > $2::bigint "
+                    "THEN rate_counters.used + "
+                    "greatest(0, least($4::bigint, $5::bigint - rate_counters.used)) "
+                    "ELSE least($4::bigint, $5::bigint) END, "
+                    "reset_ms = CASE WHEN rate_counters.reset_ms > $2::bigint "
+                    "THEN rate_counters.reset_ms ELSE $2::bigint + $3::bigint END "
+                    "RETURNING granted, reset_ms",
+    [P_RATE_PURGE] = "DELETE FROM rate_counters WHERE reset_ms <= $1",
 };
 
 /* The temporary table a connection COPYs certificate batches into (created
@@ -379,6 +408,7 @@ struct pg_store {
     bool rec_leader;
     atomic_uint nonce_calls;
     atomic_uint revoke_calls;
+    atomic_uint rate_calls;
     _Atomic int64_t down_until; /* monotonic ms: no connect attempt before */
     int schema_version;
 };
@@ -1024,6 +1054,7 @@ static ecert_status pg_open(const struct store_config *cfg, struct store **out)
     pthread_cond_init(&s->rec_cv, NULL);
     s->rec_tail = &s->rec_head;
     atomic_init(&s->nonce_calls, 0);
+    atomic_init(&s->rate_calls, 0);
     atomic_init(&s->revoke_calls, 0);
     atomic_init(&s->down_until, 0);
 
@@ -1712,6 +1743,51 @@ static ecert_status pg_nonce_use(struct store *base, const char *app_id, const c
     return st;
 }
 
+/* ---- rate-limit leases ---------------------------------------------------- */
+
+/* Retried after a broken connection: had the first attempt committed, the
+ * retry takes a second lease, which strands budget (fewer calls accepted)
+ * but never lets more through. */
+static ecert_status pg_rate_take(struct store *base, const char *key, int64_t now,
+                                 int64_t window_ms, uint32_t limit, uint32_t want,
+                                 uint32_t *granted, int64_t *reset_ms)
+{
+    struct pg_store *s = pgs(base);
+    if (!granted || !reset_ms)
+        return err_set(ECERT_E_ARG, "store_rate_take: NULL argument");
+    *granted = 0;
+    *reset_ms = 0;
+    if (!key || !key[0] || strlen(key) > STORE_RATE_KEY_MAX || window_ms <= 0 || limit == 0 ||
+        want == 0)
+        return err_set(ECERT_E_ARG, "store_rate_take: key, window, limit and want are required");
+    bool purge = atomic_fetch_add(&s->rate_calls, 1) % RATE_PURGE_EVERY == RATE_PURGE_EVERY - 1;
+    struct params p = {0};
+    p_text(&p, key);
+    p_int(&p, now);
+    p_int(&p, window_ms);
+    p_int(&p, want);
+    p_int(&p, limit);
+    PGresult *r = NULL;
+    ecert_status st = run1(s, P_RATE_TAKE, &p, true, &r, "rate take");
+    if (st)
+        return st;
+    if (PQntuples(r) != 1) {
+        PQclear(r);
+        return err_set(ECERT_E_INTERNAL, "store: rate take: no row returned");
+    }
+    int64_t g = col_int(r, 0, 0);
+    *granted = g < 0 ? 0 : g > (int64_t)want ? want : (uint32_t)g;
+    *reset_ms = col_int(r, 0, 1);
+    PQclear(r);
+    if (purge) {
+        struct params q = {0};
+        p_int(&q, now);
+        (void)run1(s, P_RATE_PURGE, &q, false, NULL, "rate purge");
+        err_clear();
+    }
+    return ECERT_OK;
+}
+
 /* ---- token revocation ---------------------------------------------------- */
 
 static ecert_status pg_token_revoke(struct store *base, const char *jti, int64_t exp_s)
@@ -2245,6 +2321,7 @@ const struct store_backend store_backend_postgres = {
     .app_put = pg_app_put,
     .app_get = pg_app_get,
     .nonce_use = pg_nonce_use,
+    .rate_take = pg_rate_take,
     .token_revoke = pg_token_revoke,
     .token_is_revoked = pg_token_is_revoked,
     .token_revoked_list = pg_token_revoked_list,

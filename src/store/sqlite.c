@@ -54,6 +54,8 @@
 /* Purge revocations of long-expired tokens once per this many revocations. */
 #define REVOKE_PURGE_EVERY 64
 #define REVOKE_KEEP_S 3600
+/* Drop the counters of ended rate-limit windows once per this many takes. */
+#define RATE_PURGE_EVERY 256
 
 /* ---- migrations ----------------------------------------------------------
  * Append only: a released migration is never edited, a change is a new entry.
@@ -160,6 +162,14 @@ static const char *const migrations[] = {
     "  key   TEXT PRIMARY KEY NOT NULL,"
     "  value TEXT NOT NULL"
     ");",
+    /* 3: rate-limit windows (store_rate_take) */
+    "CREATE TABLE rate_counters ("
+    "  key      TEXT PRIMARY KEY NOT NULL,"
+    "  reset_ms INTEGER NOT NULL,"
+    "  used     INTEGER NOT NULL,"
+    "  granted  INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX rate_counters_reset ON rate_counters(reset_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -215,6 +225,8 @@ enum stmt_id {
     S_META_GET,
     S_META_PUT,
     S_SCENE_RETAIN,
+    S_RATE_TAKE,
+    S_RATE_PURGE,
     STMT_COUNT
 };
 
@@ -303,6 +315,20 @@ static const char *const stmt_sql[STMT_COUNT] = {
                       "AND time_ms >= ?2 AND time_ms <= ?3 ORDER BY time_ms DESC, seq DESC "
                       "LIMIT ?4",
     [S_RECORD_ALL] = "SELECT " RECORD_COLS " FROM usage_records ORDER BY seq",
+    /* One statement leases budget (?1 key, ?2 now, ?3 window, ?4 want,
+     * ?5 limit): inside the window (reset_ms > now) the grant is what is
+     * left, up to `want`; a window that has ended starts again at now. SET
+     * expressions all read the row as it was, so `granted` and `used` agree. */
+    [S_RATE_TAKE] = "INSERT INTO rate_counters (key, reset_ms, used, granted) "
+                    "VALUES (?1, ?2 + ?3, min(?4, ?5), min(?4, ?5)) "
+                    "ON CONFLICT (key) DO UPDATE SET "
+                    "granted = CASE WHEN reset_ms > ?2 THEN max(0, min(?4, ?5 - used)) "
+                    "ELSE min(?4, ?5) END, "
+                    "used = CASE WHEN reset_ms > ?2 THEN used + max(0, min(?4, ?5 - used)) "
+                    "ELSE min(?4, ?5) END, "
+                    "reset_ms = CASE WHEN reset_ms > ?2 THEN reset_ms ELSE ?2 + ?3 END "
+                    "RETURNING granted, reset_ms",
+    [S_RATE_PURGE] = "DELETE FROM rate_counters WHERE reset_ms <= ?1",
 };
 
 /* ---- the store ----------------------------------------------------------- */
@@ -330,6 +356,7 @@ struct sqlite_store {
     bool rec_leader;
     atomic_uint nonce_calls;
     atomic_uint revoke_calls;
+    atomic_uint rate_calls;
     int schema_version;
 };
 
@@ -748,6 +775,7 @@ static ecert_status sqlite_open(const struct store_config *cfg, struct store **o
     pthread_cond_init(&s->rec_cv, NULL);
     s->rec_tail = &s->rec_head;
     atomic_init(&s->nonce_calls, 0);
+    atomic_init(&s->rate_calls, 0);
     atomic_init(&s->revoke_calls, 0);
 
     st = conn_open(&conns[0], cfg->path, true);
@@ -1391,6 +1419,63 @@ static ecert_status sqlite_nonce_use(struct store *base, const char *app_id, con
     return res;
 }
 
+/* ---- rate-limit leases ---------------------------------------------------- */
+
+static ecert_status sqlite_rate_take(struct store *base, const char *key, int64_t now,
+                                     int64_t window_ms, uint32_t limit, uint32_t want,
+                                     uint32_t *granted, int64_t *reset_ms)
+{
+    struct sqlite_store *s = lite(base);
+    if (!s || !granted || !reset_ms)
+        return err_set(ECERT_E_ARG, "store_rate_take: NULL argument");
+    if (!key || !key[0] || strlen(key) > STORE_RATE_KEY_MAX || window_ms <= 0 || limit == 0 ||
+        want == 0)
+        return err_set(ECERT_E_ARG, "store_rate_take: key, window, limit and want are required");
+    *granted = 0;
+    *reset_ms = 0;
+    bool purge = atomic_fetch_add(&s->rate_calls, 1) % RATE_PURGE_EVERY == RATE_PURGE_EVERY - 1;
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    write_lock(s);
+    ecert_status res = stmt_get(c, S_RATE_TAKE, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, key);
+        bind_int(&b, now);
+        bind_int(&b, window_ms);
+        bind_int(&b, want);
+        bind_int(&b, limit);
+        res = bind_check(c, &b, "rate take");
+    }
+    if (!res) {
+        int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            int64_t g = sqlite3_column_int64(st, 0);
+            *granted = g < 0 ? 0 : g > (int64_t)want ? want : (uint32_t)g;
+            *reset_ms = sqlite3_column_int64(st, 1);
+            rc = sqlite3_step(st); /* runs the statement to its end */
+        }
+        if (rc != SQLITE_DONE)
+            res = db_err(c->db, rc, "rate take");
+        stmt_done(st);
+    }
+    /* Counters of ended windows are housekeeping: errors are ignored. */
+    if (!res && purge && stmt_get(c, S_RATE_PURGE, &st) == ECERT_OK) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_int(&b, now);
+        if (bind_check(c, &b, "rate purge") == ECERT_OK)
+            (void)sqlite3_step(st);
+        stmt_done(st);
+    }
+    write_unlock(s);
+    conn_give(s, c);
+    if (res) {
+        *granted = 0;
+        *reset_ms = 0;
+    }
+    return res;
+}
+
 /* ---- token revocation ---------------------------------------------------- */
 
 static ecert_status sqlite_token_revoke(struct store *base, const char *jti, int64_t exp_s)
@@ -1984,6 +2069,7 @@ const struct store_backend store_backend_sqlite = {
     .app_put = sqlite_app_put,
     .app_get = sqlite_app_get,
     .nonce_use = sqlite_nonce_use,
+    .rate_take = sqlite_rate_take,
     .token_revoke = sqlite_token_revoke,
     .token_is_revoked = sqlite_token_is_revoked,
     .token_revoked_list = sqlite_token_revoked_list,

@@ -154,6 +154,20 @@ ecert_status store_app_get(struct store *s, struct arena *a, const char *app_id,
 ecert_status store_nonce_use(struct store *s, const char *app_id, const char *nonce,
                              int64_t now_ms, int64_t window_ms);
 
+/* ---- rate-limit leases (docs/limits.md) ----------------------------------- */
+
+/* Leases up to `want` units of the budget of `key` (at most
+ * STORE_RATE_KEY_MAX bytes), which allows `limit` units per window of
+ * `window_ms`. A window opens at the first take after the previous one ended
+ * (reset_ms <= now_ms) and ends at now_ms + window_ms. Atomic across every
+ * process sharing the database: *granted = min(want, limit - used), 0 once
+ * the budget is spent, so the grants of one window never add up to more than
+ * `limit`. *reset_ms is the end of the window the grant belongs to. Counters
+ * of ended windows are purged every few hundred calls. */
+#define STORE_RATE_KEY_MAX 128
+ecert_status store_rate_take(struct store *s, const char *key, int64_t now_ms, int64_t window_ms,
+                             uint32_t limit, uint32_t want, uint32_t *granted, int64_t *reset_ms);
+
 /* ---- token revocation ---------------------------------------------------- */
 
 ecert_status store_token_revoke(struct store *s, const char *jti, int64_t exp_s);

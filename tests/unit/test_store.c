@@ -1,7 +1,9 @@
 /*
  * test_store.c — the store interface (src/store/store.h): migrations, every
  * table's round trip, search filters, the replay window, token revocation,
- * holder codes, transactions, and the usage-record chain under concurrent
+ * holder codes, rate-limit leases (store_rate_take and the node's local
+ * leases over it, two handles standing for two processes), transactions, and
+ * the usage-record chain under concurrent
  * appends and after tampering (done behind the store's back with plain SQL,
  * as an attacker with file access would).
  *
@@ -30,6 +32,7 @@
 #include "common/codec.h"
 #include "common/error.h"
 #include "crypto/sm3.h"
+#include "node/ratelimit.h"
 #include "store/store.h"
 
 #define N_ELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -1118,6 +1121,218 @@ static void test_cert_batch_large(void **state)
     free(certs);
 }
 
+/* ---- rate-limit leases (store_rate_take and node/ratelimit.c) ------------- */
+
+static uint32_t take(struct store *s, const char *key, int64_t now, int64_t w, uint32_t limit,
+                     uint32_t want, int64_t *reset)
+{
+    uint32_t g = 99;
+    int64_t r = 0;
+    assert_int_equal(store_rate_take(s, key, now, w, limit, want, &g, &r), ECERT_OK);
+    if (reset)
+        *reset = r;
+    return g;
+}
+
+static void test_rate_take(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t w = 60000, t0 = 1764345600000;
+    int64_t reset = 0;
+    /* A budget of 10 leased 4 at a time: 4, 4, 2, then nothing. */
+    assert_int_equal(take(f->s, "app:A1", t0, w, 10, 4, &reset), 4);
+    assert_true(reset == t0 + w);
+    assert_int_equal(take(f->s, "app:A1", t0 + 10, w, 10, 4, &reset), 4);
+    assert_true(reset == t0 + w); /* the window opened at the first take */
+    assert_int_equal(take(f->s, "app:A1", t0 + 20, w, 10, 4, NULL), 2);
+    assert_int_equal(take(f->s, "app:A1", t0 + 30, w, 10, 4, NULL), 0);
+    assert_int_equal(take(f->s, "app:A1", t0 + w - 1, w, 10, 1, NULL), 0);
+    /* Other keys have their own budgets. */
+    assert_int_equal(take(f->s, "app:A2", t0 + 30, w, 10, 4, NULL), 4);
+    assert_int_equal(take(f->s, "ip:127.0.0.1", t0 + 30, w, 3, 4, NULL), 3);
+    /* The window ends: a new one opens at that take. */
+    assert_int_equal(take(f->s, "app:A1", t0 + w, w, 10, 4, &reset), 4);
+    assert_true(reset == t0 + 2 * w);
+    /* A lowered limit below what was used grants nothing (never negative). */
+    assert_int_equal(take(f->s, "app:A1", t0 + w + 1, w, 2, 4, NULL), 0);
+    assert_int_equal(raw_int(f, "SELECT used FROM rate_counters WHERE key = 'app:A1'"), 4);
+    /* Arguments. */
+    uint32_t g;
+    int64_t r;
+    char longkey[STORE_RATE_KEY_MAX + 2];
+    memset(longkey, 'k', sizeof longkey - 1);
+    longkey[sizeof longkey - 1] = 0;
+    assert_int_equal(store_rate_take(f->s, "", t0, w, 10, 1, &g, &r), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, longkey, t0, w, 10, 1, &g, &r), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, 0, 10, 1, &g, &r), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, w, 0, 1, &g, &r), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, w, 10, 0, &g, &r), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, w, 10, 1, NULL, &r), ECERT_E_ARG);
+    /* Counters of ended windows are purged every few hundred takes. */
+    int64_t later = t0 + 10 * w;
+    for (int i = 0; i < 300; i++)
+        (void)take(f->s, "app:busy", later + i, w, 1000000, 1, NULL);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM rate_counters WHERE key = 'app:A2'"), 0);
+    assert_int_equal(raw_int(f, "SELECT count(*) FROM rate_counters WHERE key = 'app:busy'"), 1);
+}
+
+/* Two processes' worth of takers on one database: several threads on each of
+ * two store handles, each with its own local leases. */
+struct rate_worker {
+    struct ratelimit *rl;
+    int64_t now;
+    int calls;
+    int allowed;
+    ecert_status st;
+};
+
+#define RATE_LIMIT 50
+#define RATE_CHUNK 4
+#define RATE_WINDOW 3600000
+
+static void *rate_worker_run(void *arg)
+{
+    struct rate_worker *w = arg;
+    for (int i = 0; i < w->calls; i++) {
+        bool ok = false, first = false;
+        int64_t retry = 0;
+        ecert_status st = ratelimit_take(w->rl, "app:shared", RATE_LIMIT, RATE_CHUNK, RATE_WINDOW,
+                                         w->now, &ok, &retry, &first);
+        if (st) {
+            w->st = st;
+            return NULL;
+        }
+        if (ok)
+            w->allowed++;
+        else if (retry <= 0 || retry > RATE_WINDOW)
+            w->st = ECERT_E_INTERNAL;
+    }
+    return NULL;
+}
+
+/* Takes until refused; the number allowed. */
+static int rate_drain(struct ratelimit *rl, const char *key, uint32_t limit, uint32_t chunk,
+                      int64_t now)
+{
+    int n = 0;
+    for (;;) {
+        bool ok = false, first = false;
+        int64_t retry = 0;
+        assert_int_equal(ratelimit_take(rl, key, limit, chunk, RATE_WINDOW, now, &ok, &retry,
+                                        &first),
+                         ECERT_OK);
+        if (!ok) {
+            assert_true(retry > 0);
+            return n;
+        }
+        n++;
+        assert_true(n <= (int)limit);
+    }
+}
+
+static void test_rate_leases_two_processes(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t t0 = 1764345600000;
+    struct store_config cfg = fixture_config(f, 4);
+    struct store *s2 = NULL;
+    assert_int_equal(store_open(&cfg, &s2), ECERT_OK);
+    struct ratelimit a, b;
+    assert_int_equal(ratelimit_init(&a, f->s, 0), ECERT_OK);
+    assert_int_equal(ratelimit_init(&b, s2, 0), ECERT_OK);
+    struct rate_worker w[6];
+    pthread_t th[6];
+    for (int i = 0; i < 6; i++) {
+        w[i] = (struct rate_worker){i % 2 ? &b : &a, t0, 30, 0, ECERT_OK};
+        assert_int_equal(pthread_create(&th[i], NULL, rate_worker_run, &w[i]), 0);
+    }
+    int allowed = 0;
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].st, ECERT_OK);
+        allowed += w[i].allowed;
+    }
+    /* Never more than the limit; and once both processes have spent what
+     * they hold, exactly the limit (no grant is lost or counted twice). */
+    assert_true(allowed <= RATE_LIMIT);
+    allowed += rate_drain(&a, "app:shared", RATE_LIMIT, RATE_CHUNK, t0);
+    allowed += rate_drain(&b, "app:shared", RATE_LIMIT, RATE_CHUNK, t0);
+    assert_int_equal(allowed, RATE_LIMIT);
+    assert_int_equal(raw_int(f, "SELECT used FROM rate_counters WHERE key = 'app:shared'"),
+                     RATE_LIMIT);
+    /* A refused key is remembered: no store call until its window ends. */
+    unsigned long long leases = atomic_load(&a.leases);
+    int64_t retry = 0;
+    assert_true(ratelimit_spent(&a, "app:shared", t0 + 5, &retry));
+    assert_true(retry == RATE_WINDOW - 5);
+    assert_int_equal(rate_drain(&a, "app:shared", RATE_LIMIT, RATE_CHUNK, t0 + 5), 0);
+    assert_int_equal(atomic_load(&a.leases), leases);
+    assert_false(ratelimit_spent(&a, "app:other", t0, &retry));
+    /* The window ends: a new budget, in both processes. */
+    assert_false(ratelimit_spent(&a, "app:shared", t0 + RATE_WINDOW, &retry));
+    assert_int_equal(rate_drain(&a, "app:shared", RATE_LIMIT, RATE_CHUNK, t0 + RATE_WINDOW) +
+                         rate_drain(&b, "app:shared", RATE_LIMIT, RATE_CHUNK, t0 + RATE_WINDOW),
+                     RATE_LIMIT);
+    ratelimit_release(&a);
+    ratelimit_release(&b);
+    store_close(s2);
+}
+
+static void test_rate_leases_local(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t t0 = 1764345600000;
+    struct ratelimit rl;
+    assert_int_equal(ratelimit_init(&rl, f->s, 0), ECERT_OK);
+    bool ok = false, first = false;
+    int64_t retry = 0;
+    /* Limit 0: no limit, no store call. */
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ratelimit_take(&rl, "ip:x", 0, 0, RATE_WINDOW, t0, &ok, &retry, &first),
+                         ECERT_OK);
+        assert_true(ok);
+    }
+    assert_int_equal(atomic_load(&rl.leases), 0);
+    /* One lease serves a chunk of calls: 30 calls in chunks of 10. */
+    for (int i = 0; i < 30; i++) {
+        assert_int_equal(
+            ratelimit_take(&rl, "app:bulk", 1000, 10, RATE_WINDOW, t0, &ok, &retry, &first),
+            ECERT_OK);
+        assert_true(ok);
+    }
+    assert_int_equal(atomic_load(&rl.leases), 3);
+    assert_int_equal(raw_int(f, "SELECT used FROM rate_counters WHERE key = 'app:bulk'"), 30);
+    /* The first refusal of a window is flagged once. */
+    assert_int_equal(rate_drain(&rl, "app:small", 3, 0, t0), 3);
+    assert_int_equal(ratelimit_take(&rl, "app:small", 3, 0, RATE_WINDOW, t0, &ok, &retry, &first),
+                     ECERT_OK);
+    assert_false(ok);
+    assert_false(first);
+    /* Automatic chunks: exact below 200, about 1% above, at most 64. */
+    assert_int_equal(ratelimit_auto_chunk(1), 1);
+    assert_int_equal(ratelimit_auto_chunk(199), 1);
+    assert_int_equal(ratelimit_auto_chunk(6000), 60);
+    assert_int_equal(ratelimit_auto_chunk(1000000), 64);
+    ratelimit_release(&rl);
+
+    /* One local slot: two keys evict each other, losing at most their
+     * unspent lease, never letting more through. */
+    assert_int_equal(ratelimit_init(&rl, f->s, 1), ECERT_OK);
+    int na = 0, nb = 0;
+    for (int i = 0; i < 40; i++) {
+        assert_int_equal(
+            ratelimit_take(&rl, "app:EA", 20, 5, RATE_WINDOW, t0, &ok, &retry, &first), ECERT_OK);
+        na += ok;
+        assert_int_equal(
+            ratelimit_take(&rl, "app:EB", 20, 5, RATE_WINDOW, t0, &ok, &retry, &first), ECERT_OK);
+        nb += ok;
+    }
+    assert_true(na >= 4 && na <= 20);
+    assert_true(nb >= 4 && nb <= 20);
+    assert_int_equal(raw_int(f, "SELECT used FROM rate_counters WHERE key = 'app:EA'"), 20);
+    ratelimit_release(&rl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1140,6 +1355,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scene_retain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_batch_large, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_take, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_leases_two_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rate_leases_local, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
