@@ -199,6 +199,10 @@ ECERT_API void ecert_client_set_timeout(ecert_client *c, long timeout_ms);
 ECERT_API ecert_status ecert_client_call(ecert_client *c, const char *endpoint,
                                          const char *business_json, int *code, char **result_out,
                                          char **msg_out);
+/* After a call answered 5003 (ECERT_E_RATE: the node's rate limit for this
+ * app or address is spent), the seconds to wait before calling again (the
+ * answer's Retry-After, at least 1); 0 after any other answer. */
+ECERT_API unsigned ecert_client_retry_after(const ecert_client *c);
 
 /* Why a certificate is used (every sharing call carries it; 表1–表7). */
 typedef struct ecert_purpose {

@@ -119,6 +119,7 @@ int cmd_call(int argc, char **argv)
         ecert_client_set_timeout(client, timeout);
         st = ecert_client_call(client, path, (const char *)body.data, &code, &result, &msg);
     }
+    unsigned retry_after = ecert_client_retry_after(client);
     ecert_client_free(client);
     sm2_key_free(key);
     sm2_key_free(node_pub);
@@ -133,6 +134,8 @@ int cmd_call(int argc, char **argv)
         return EXIT_OK;
     }
     json_t *o = json_pack("{s:i,s:s}", "code", code, "msg", msg ? msg : "");
+    if (o && retry_after > 0) /* 5003: when to try again, in seconds */
+        json_object_set_new(o, "retryAfter", json_integer(retry_after));
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     printf("%s\n", text ? text : "{}");
     fprintf(stderr, "ecert: call: the node answered %d: %s\n", code, msg ? msg : "");

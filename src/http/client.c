@@ -28,6 +28,7 @@ struct http_client {
     struct buf *sink;         /* the caller's response buffer, during a call */
     ecert_status sink_status; /* why the write callback refused data */
     unsigned long connections;
+    unsigned retry_after_s;   /* Retry-After (delta-seconds) of the last answer, 0 = none */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -159,6 +160,28 @@ static ecert_status map_error(struct http_client *c, CURLcode rc, const char *me
     }
 }
 
+/* Retry-After in its delta-seconds form (what ecertd sends with 5003);
+ * the HTTP-date form and anything unreadable count as none. Capped at a day. */
+static unsigned retry_after(CURL *h)
+{
+    struct curl_header *hd = NULL;
+    if (curl_easy_header(h, "Retry-After", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd ||
+        !hd->value)
+        return 0;
+    unsigned long v = 0;
+    const char *p = hd->value;
+    if (!*p)
+        return 0;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > 86400)
+            return 86400;
+    }
+    return (unsigned)v;
+}
+
 /* The two halves of a transfer, shared by the single call (perform) and the
  * parallel one (http_client_post_parallel): set the per-call options, and
  * read the outcome once curl is done with the handle. */
@@ -178,6 +201,7 @@ static ecert_status prepare(struct http_client *c, const char *url, long timeout
     buf_reset(resp);
     c->sink = resp;
     c->sink_status = ECERT_OK;
+    c->retry_after_s = 0;
     c->errbuf[0] = 0;
     return ECERT_OK;
 }
@@ -197,6 +221,7 @@ static ecert_status finish(struct http_client *c, CURLcode rc, const char *metho
     long code = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     *status = (int)code;
+    c->retry_after_s = retry_after(h);
     return ECERT_OK;
 }
 
@@ -254,6 +279,11 @@ ecert_status http_client_get(struct http_client *c, const char *url, long timeou
         curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, c->get_headers) != CURLE_OK)
         return err_set(ECERT_E_INTERNAL, "libcurl refused a GET");
     return perform(c, "GET", url, timeout_ms, status, resp);
+}
+
+unsigned http_client_retry_after(const struct http_client *c)
+{
+    return c ? c->retry_after_s : 0;
 }
 
 unsigned long http_client_connections(const struct http_client *c)

@@ -33,6 +33,9 @@ ecert_status http_client_post(struct http_client *c, const char *url, const char
                               size_t len, long timeout_ms, int *status, struct buf *resp);
 ecert_status http_client_get(struct http_client *c, const char *url, long timeout_ms,
                              int *status, struct buf *resp);
+/* The Retry-After of the last answer in seconds (ecertd sends it with 5003,
+ * HTTP 429); 0 when it had none. */
+unsigned http_client_retry_after(const struct http_client *c);
 /* How many connections this client has opened so far (a count that stays
  * put across calls shows that keep-alive reuse works). */
 unsigned long http_client_connections(const struct http_client *c);

@@ -80,7 +80,8 @@ bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int6
     pthread_mutex_t *mu = &rl->mu[i % RATELIMIT_STRIPES];
     struct ratelimit_slot *sl = &rl->slots[i];
     pthread_mutex_lock(mu);
-    bool spent = sl->spent && sl->reset_ms > now_ms && strcmp(sl->key, key) == 0;
+    bool spent =
+        sl->spent && sl->left == 0 && sl->reset_ms > now_ms && strcmp(sl->key, key) == 0;
     if (spent && retry_ms)
         *retry_ms = retry_of(sl->reset_ms, now_ms);
     pthread_mutex_unlock(mu);
@@ -119,6 +120,8 @@ ecert_status ratelimit_take(struct ratelimit *rl, const char *key, uint32_t limi
             *allowed = true;
         } else if (sl->spent) {
             *retry_ms = retry_of(sl->reset_ms, now_ms);
+            *first_refusal = !sl->refused;
+            sl->refused = true;
         }
     }
     bool decided = *allowed || *retry_ms;
@@ -131,9 +134,10 @@ ecert_status ratelimit_take(struct ratelimit *rl, const char *key, uint32_t limi
      * own chunk; whatever they do not spend stays in the slot. */
     uint32_t granted = 0;
     int64_t reset = 0;
+    bool store_spent = false;
     atomic_fetch_add(&rl->leases, 1);
-    ecert_status st =
-        store_rate_take(rl->store, key, now_ms, window_ms, limit, chunk, &granted, &reset);
+    ecert_status st = store_rate_take(rl->store, key, now_ms, window_ms, limit, chunk, &granted,
+                                      &reset, &store_spent);
     if (st)
         return st;
     pthread_mutex_lock(mu);
@@ -144,14 +148,16 @@ ecert_status ratelimit_take(struct ratelimit *rl, const char *key, uint32_t limi
         memcpy(sl->key, key, klen + 1);
         sl->left = 0;
         sl->spent = false;
+        sl->refused = false;
         sl->reset_ms = reset;
     }
+    sl->spent = sl->spent || store_spent || granted == 0;
     if (granted > 0) {
         sl->left += granted - 1;
         *allowed = true;
     } else {
-        *first_refusal = !sl->spent;
-        sl->spent = true;
+        *first_refusal = !sl->refused;
+        sl->refused = true;
         *retry_ms = retry_of(reset, now_ms);
     }
     pthread_mutex_unlock(mu);

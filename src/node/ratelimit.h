@@ -15,8 +15,9 @@
  *
  * The local table has a fixed number of slots (one key each, chosen by a
  * seeded hash); a key that lands on a busy slot evicts it, losing at most its
- * unspent lease. A slot whose window is spent remembers it, so a refused key
- * costs no database write until its window ends.
+ * unspent lease. A slot remembers when the store said the window's budget is
+ * all handed out, so that once its lease is used up a key is refused with no
+ * database write until its window ends.
  */
 #ifndef ECERT_NODE_RATELIMIT_H
 #define ECERT_NODE_RATELIMIT_H
@@ -36,7 +37,8 @@
 struct ratelimit_slot {
     char key[STORE_RATE_KEY_MAX + 1]; /* "" = free */
     uint32_t left;                    /* leased and not spent yet */
-    bool spent;                       /* the store granted nothing in this window */
+    bool spent;                       /* the store has nothing left for this window */
+    bool refused;                     /* this process refused a call in this window */
     int64_t reset_ms;                 /* end of the window the lease belongs to */
 };
 
@@ -69,7 +71,8 @@ ecert_status ratelimit_take(struct ratelimit *rl, const char *key, uint32_t limi
                             int64_t window_ms, int64_t now_ms, bool *allowed, int64_t *retry_ms,
                             bool *first_refusal);
 
-/* true when this process already knows `key`'s window to be spent (no store
+/* true when this process already knows that `key` has nothing left in its
+ * window: no lease in hand and the store's budget all handed out (no store
  * call); *retry_ms as above. */
 bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *retry_ms);
 

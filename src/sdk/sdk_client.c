@@ -22,6 +22,7 @@ struct ecert_client {
     const ecert_key *node_pub;
     struct http_client *http;
     long timeout_ms;
+    unsigned retry_after_s; /* of the last call's 5003 answer */
 };
 
 ECERT_API ecert_status ecert_client_new(const char *base_url, const char *ca_file,
@@ -69,6 +70,11 @@ ECERT_API void ecert_client_free(ecert_client *c)
     free(c);
 }
 
+ECERT_API unsigned ecert_client_retry_after(const ecert_client *c)
+{
+    return c ? c->retry_after_s : 0;
+}
+
 ECERT_API void ecert_client_set_timeout(ecert_client *c, long timeout_ms)
 {
     if (c && timeout_ms > 0)
@@ -93,6 +99,7 @@ ECERT_API ecert_status ecert_client_call(ecert_client *c, const char *endpoint,
         *result_out = NULL;
     if (msg_out)
         *msg_out = NULL;
+    c->retry_after_s = 0;
     char url[1024];
     if ((size_t)snprintf(url, sizeof url, "%s/api/v1/%s", c->base_url, endpoint) >= sizeof url)
         return err_set(ECERT_E_TOO_LONG, "URL too long");
@@ -115,6 +122,13 @@ ECERT_API ecert_status ecert_client_call(ecert_client *c, const char *endpoint,
                                     c->app_key->k, nonce, &r, &business);
     if (!st) {
         *code = r.code;
+        /* A node over a rate limit says when to come back (docs/limits.md);
+         * a node that sent none still asks for a pause. */
+        if (r.code == ECERT_E_RATE) {
+            c->retry_after_s = http_client_retry_after(c->http);
+            if (c->retry_after_s == 0)
+                c->retry_after_s = 1;
+        }
         if (r.code == 0) {
             st = set_text(result_out, (const char *)business.data);
         } else if (msg_out) {

@@ -56,7 +56,7 @@ struct store_backend {
                               int64_t now_ms, int64_t window_ms);
     ecert_status (*rate_take)(struct store *s, const char *key, int64_t now_ms,
                               int64_t window_ms, uint32_t limit, uint32_t want,
-                              uint32_t *granted, int64_t *reset_ms);
+                              uint32_t *granted, int64_t *reset_ms, bool *spent);
 
     ecert_status (*token_revoke)(struct store *s, const char *jti, int64_t exp_s);
     ecert_status (*token_is_revoked)(struct store *s, const char *jti, bool *revoked);

@@ -367,7 +367,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                     "ELSE least($4::bigint, $5::bigint) END, "
                     "reset_ms = CASE WHEN rate_counters.reset_ms > $2::bigint "
                     "THEN rate_counters.reset_ms ELSE $2::bigint + $3::bigint END "
-                    "RETURNING granted, reset_ms",
+                    "RETURNING granted, reset_ms, used",
     [P_RATE_PURGE] = "DELETE FROM rate_counters WHERE reset_ms <= $1",
 };
 
@@ -1750,13 +1750,15 @@ static ecert_status pg_nonce_use(struct store *base, const char *app_id, const c
  * but never lets more through. */
 static ecert_status pg_rate_take(struct store *base, const char *key, int64_t now,
                                  int64_t window_ms, uint32_t limit, uint32_t want,
-                                 uint32_t *granted, int64_t *reset_ms)
+                                 uint32_t *granted, int64_t *reset_ms, bool *spent)
 {
     struct pg_store *s = pgs(base);
     if (!granted || !reset_ms)
         return err_set(ECERT_E_ARG, "store_rate_take: NULL argument");
     *granted = 0;
     *reset_ms = 0;
+    if (spent)
+        *spent = false;
     if (!key || !key[0] || strlen(key) > STORE_RATE_KEY_MAX || window_ms <= 0 || limit == 0 ||
         want == 0)
         return err_set(ECERT_E_ARG, "store_rate_take: key, window, limit and want are required");
@@ -1778,6 +1780,8 @@ static ecert_status pg_rate_take(struct store *base, const char *key, int64_t no
     int64_t g = col_int(r, 0, 0);
     *granted = g < 0 ? 0 : g > (int64_t)want ? want : (uint32_t)g;
     *reset_ms = col_int(r, 0, 1);
+    if (spent)
+        *spent = col_int(r, 0, 2) >= (int64_t)limit;
     PQclear(r);
     if (purge) {
         struct params q = {0};

@@ -327,7 +327,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
                     "used = CASE WHEN reset_ms > ?2 THEN used + max(0, min(?4, ?5 - used)) "
                     "ELSE min(?4, ?5) END, "
                     "reset_ms = CASE WHEN reset_ms > ?2 THEN reset_ms ELSE ?2 + ?3 END "
-                    "RETURNING granted, reset_ms",
+                    "RETURNING granted, reset_ms, used",
     [S_RATE_PURGE] = "DELETE FROM rate_counters WHERE reset_ms <= ?1",
 };
 
@@ -1423,7 +1423,7 @@ static ecert_status sqlite_nonce_use(struct store *base, const char *app_id, con
 
 static ecert_status sqlite_rate_take(struct store *base, const char *key, int64_t now,
                                      int64_t window_ms, uint32_t limit, uint32_t want,
-                                     uint32_t *granted, int64_t *reset_ms)
+                                     uint32_t *granted, int64_t *reset_ms, bool *spent)
 {
     struct sqlite_store *s = lite(base);
     if (!s || !granted || !reset_ms)
@@ -1433,6 +1433,8 @@ static ecert_status sqlite_rate_take(struct store *base, const char *key, int64_
         return err_set(ECERT_E_ARG, "store_rate_take: key, window, limit and want are required");
     *granted = 0;
     *reset_ms = 0;
+    if (spent)
+        *spent = false;
     bool purge = atomic_fetch_add(&s->rate_calls, 1) % RATE_PURGE_EVERY == RATE_PURGE_EVERY - 1;
     struct conn *c = conn_take(s);
     sqlite3_stmt *st = NULL;
@@ -1453,6 +1455,8 @@ static ecert_status sqlite_rate_take(struct store *base, const char *key, int64_
             int64_t g = sqlite3_column_int64(st, 0);
             *granted = g < 0 ? 0 : g > (int64_t)want ? want : (uint32_t)g;
             *reset_ms = sqlite3_column_int64(st, 1);
+            if (spent)
+                *spent = sqlite3_column_int64(st, 2) >= (int64_t)limit;
             rc = sqlite3_step(st); /* runs the statement to its end */
         }
         if (rc != SQLITE_DONE)
@@ -1472,6 +1476,8 @@ static ecert_status sqlite_rate_take(struct store *base, const char *key, int64_
     if (res) {
         *granted = 0;
         *reset_ms = 0;
+        if (spent)
+            *spent = false;
     }
     return res;
 }

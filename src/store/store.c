@@ -149,10 +149,11 @@ ecert_status store_nonce_use(struct store *s, const char *app_id, const char *no
 }
 
 ecert_status store_rate_take(struct store *s, const char *key, int64_t now_ms, int64_t window_ms,
-                             uint32_t limit, uint32_t want, uint32_t *granted, int64_t *reset_ms)
+                             uint32_t limit, uint32_t want, uint32_t *granted, int64_t *reset_ms,
+                             bool *spent)
 {
     NEED_STORE("store_rate_take");
-    return s->be->rate_take(s, key, now_ms, window_ms, limit, want, granted, reset_ms);
+    return s->be->rate_take(s, key, now_ms, window_ms, limit, want, granted, reset_ms, spent);
 }
 
 ecert_status store_token_revoke(struct store *s, const char *jti, int64_t exp_s)

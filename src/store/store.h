@@ -162,11 +162,13 @@ ecert_status store_nonce_use(struct store *s, const char *app_id, const char *no
  * (reset_ms <= now_ms) and ends at now_ms + window_ms. Atomic across every
  * process sharing the database: *granted = min(want, limit - used), 0 once
  * the budget is spent, so the grants of one window never add up to more than
- * `limit`. *reset_ms is the end of the window the grant belongs to. Counters
- * of ended windows are purged every few hundred calls. */
+ * `limit`. *reset_ms is the end of the window the grant belongs to; *spent
+ * (may be NULL) tells whether nothing is left of the window's budget after
+ * this grant. Counters of ended windows are purged every few hundred calls. */
 #define STORE_RATE_KEY_MAX 128
 ecert_status store_rate_take(struct store *s, const char *key, int64_t now_ms, int64_t window_ms,
-                             uint32_t limit, uint32_t want, uint32_t *granted, int64_t *reset_ms);
+                             uint32_t limit, uint32_t want, uint32_t *granted, int64_t *reset_ms,
+                             bool *spent);
 
 /* ---- token revocation ---------------------------------------------------- */
 

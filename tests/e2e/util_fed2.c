@@ -210,6 +210,127 @@ int fed2_start_missing(struct fed *f)
     return wait_healthy(f, nds, n);
 }
 
+/* ---- a second process of one node ------------------------------------------------ */
+
+static int twin_port(void)
+{
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    int port = -1;
+    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(s, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    if (s >= 0)
+        close(s);
+    return port;
+}
+
+void fed2_swap_url(struct fed *f, const char *id, const char *url, char saved[64])
+{
+    struct fed_node *nd = node_rw(f, id);
+    if (!nd)
+        return;
+    char prev[sizeof nd->url];
+    memcpy(prev, nd->url, sizeof prev);
+    snprintf(nd->url, sizeof nd->url, "%s", url); /* url may be `saved` itself */
+    snprintf(saved, 64, "%s", prev);
+}
+
+int fed2_twin_start(struct fed *f, const char *id, struct fed2_twin *out)
+{
+    memset(out, 0, sizeof *out);
+    const struct fed_node *nd = fed_node(f, id);
+    const char *bin = getenv("ECERTD_BIN");
+    if (!nd || !bin)
+        return -1;
+    char ini[FED_PATH + 16];
+    snprintf(ini, sizeof ini, "%s", nd->ini);
+    char *slash = strrchr(ini, '/');
+    if (!slash)
+        return -1;
+    snprintf(slash, sizeof ini - (size_t)(slash - ini), "/node-twin.ini");
+    snprintf(out->log, sizeof out->log, "%s/logs/%s-twin.log", f->dir, id);
+    int port = twin_port();
+    FILE *in = fopen(nd->ini, "r"), *o = fopen(ini, "w");
+    if (!in || !o || port < 0) {
+        if (in)
+            fclose(in);
+        if (o)
+            fclose(o);
+        return -1;
+    }
+    char line[2048];
+    while (fgets(line, sizeof line, in)) {
+        if (strncmp(line, "listen", 6) == 0)
+            fprintf(o, "listen = 127.0.0.1:%d\n", port);
+        else if (strncmp(line, "public_url", 10) == 0)
+            fprintf(o, "public_url = https://127.0.0.1:%d\n", port);
+        else if (strncmp(line, "log_file", 8) == 0)
+            continue; /* stdout and stderr go to the twin's log */
+        else
+            fputs(line, o);
+    }
+    fclose(in);
+    fclose(o);
+    snprintf(out->url, sizeof out->url, "https://127.0.0.1:%d", port);
+    out->pid = fork();
+    if (out->pid == 0) {
+        int fd = open(out->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        execl(bin, bin, "--config", ini, (char *)NULL);
+        _exit(127);
+    }
+    if (out->pid < 0) {
+        out->pid = 0;
+        return -1;
+    }
+    char url[128];
+    snprintf(url, sizeof url, "%s/healthz", out->url);
+    int64_t until = fed2_now_ms() + HEALTH_WAIT_MS;
+    while (fed2_now_ms() < until) {
+        struct buf body = BUF_INIT(4096);
+        int status = 0;
+        ecert_status st = http_client_get(f->http, url, 1000, &status, &body);
+        buf_release(&body);
+        if (st == ECERT_OK && status == 200)
+            return 0;
+        if (waitpid(out->pid, NULL, WNOHANG) == out->pid) {
+            out->pid = 0;
+            fprintf(stderr, "e2e: the second %s exited (see %s)\n", id, out->log);
+            return -1;
+        }
+        fed_sleep_ms(50);
+    }
+    return -1;
+}
+
+int fed2_twin_stop(struct fed2_twin *t)
+{
+    if (t->pid <= 0)
+        return 0;
+    kill(t->pid, SIGTERM);
+    for (int i = 0; i < 200; i++) {
+        int status = 0;
+        if (waitpid(t->pid, &status, WNOHANG) == t->pid) {
+            t->pid = 0;
+            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+        }
+        fed_sleep_ms(50);
+    }
+    kill(t->pid, SIGKILL);
+    waitpid(t->pid, NULL, 0);
+    t->pid = 0;
+    return -1;
+}
+
 /* A scenes file: federation.json's scenes and one scene `all_scene` that
  * allows every type code of the sample certificates. */
 static int write_scenes(struct fed *f, const char *all_scene, char *path, size_t cap)

@@ -43,6 +43,25 @@ int fed2_start_missing(struct fed *f);
 /* true when `id`'s process runs. */
 bool fed2_running(const struct fed *f, const char *id);
 
+/* A second ecertd process of node `id` sharing its store (as behind a load
+ * balancer): a copy of its node.ini beside it (relative paths stay valid)
+ * that listens on another free port, logging to DIR/logs/<id>-twin.log.
+ * The harness does not know it: stop it with fed2_twin_stop. */
+struct fed2_twin {
+    pid_t pid;
+    char url[64];
+    char log[FED_PATH + 32];
+};
+/* 0 when the twin answers /healthz within 30 s. */
+int fed2_twin_start(struct fed *f, const char *id, struct fed2_twin *out);
+/* SIGTERM; 0 when it exits 0 within 10 s (else SIGKILL, -1). 0 for a twin
+ * that is not running. */
+int fed2_twin_stop(struct fed2_twin *t);
+/* Points node `id`'s entry at `url` (the harness' calls by node id then go
+ * there); `saved` (64 bytes) receives the previous URL, to put back with
+ * fed2_swap_url(f, id, saved, saved). */
+void fed2_swap_url(struct fed *f, const char *id, const char *url, char saved[64]);
+
 /* The private key of node `id` (DIR/<id>/node.key); the caller frees it. */
 struct sm2_key *fed2_node_key(const struct fed *f, const char *id);
 /* The port of node `id` (from its URL); -1 when unknown. */

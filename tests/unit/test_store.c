@@ -1128,7 +1128,7 @@ static uint32_t take(struct store *s, const char *key, int64_t now, int64_t w, u
 {
     uint32_t g = 99;
     int64_t r = 0;
-    assert_int_equal(store_rate_take(s, key, now, w, limit, want, &g, &r), ECERT_OK);
+    assert_int_equal(store_rate_take(s, key, now, w, limit, want, &g, &r, NULL), ECERT_OK);
     if (reset)
         *reset = r;
     return g;
@@ -1138,17 +1138,26 @@ static void test_rate_take(void **state)
 {
     struct fixture *f = *state;
     const int64_t w = 60000, t0 = 1764345600000;
-    int64_t reset = 0;
+    int64_t reset = 0, r = 0;
+    uint32_t g = 0;
     /* A budget of 10 leased 4 at a time: 4, 4, 2, then nothing. */
     assert_int_equal(take(f->s, "app:A1", t0, w, 10, 4, &reset), 4);
     assert_true(reset == t0 + w);
     assert_int_equal(take(f->s, "app:A1", t0 + 10, w, 10, 4, &reset), 4);
     assert_true(reset == t0 + w); /* the window opened at the first take */
-    assert_int_equal(take(f->s, "app:A1", t0 + 20, w, 10, 4, NULL), 2);
-    assert_int_equal(take(f->s, "app:A1", t0 + 30, w, 10, 4, NULL), 0);
+    /* The grant that hands out the rest says so. */
+    bool spent = false;
+    assert_int_equal(store_rate_take(f->s, "app:A1", t0 + 20, w, 10, 4, &g, &r, &spent), ECERT_OK);
+    assert_int_equal(g, 2);
+    assert_true(spent);
+    assert_int_equal(store_rate_take(f->s, "app:A1", t0 + 30, w, 10, 4, &g, &r, &spent), ECERT_OK);
+    assert_int_equal(g, 0);
+    assert_true(spent);
     assert_int_equal(take(f->s, "app:A1", t0 + w - 1, w, 10, 1, NULL), 0);
     /* Other keys have their own budgets. */
-    assert_int_equal(take(f->s, "app:A2", t0 + 30, w, 10, 4, NULL), 4);
+    assert_int_equal(store_rate_take(f->s, "app:A2", t0 + 30, w, 10, 4, &g, &r, &spent), ECERT_OK);
+    assert_int_equal(g, 4);
+    assert_false(spent);
     assert_int_equal(take(f->s, "ip:127.0.0.1", t0 + 30, w, 3, 4, NULL), 3);
     /* The window ends: a new one opens at that take. */
     assert_int_equal(take(f->s, "app:A1", t0 + w, w, 10, 4, &reset), 4);
@@ -1157,17 +1166,15 @@ static void test_rate_take(void **state)
     assert_int_equal(take(f->s, "app:A1", t0 + w + 1, w, 2, 4, NULL), 0);
     assert_int_equal(raw_int(f, "SELECT used FROM rate_counters WHERE key = 'app:A1'"), 4);
     /* Arguments. */
-    uint32_t g;
-    int64_t r;
     char longkey[STORE_RATE_KEY_MAX + 2];
     memset(longkey, 'k', sizeof longkey - 1);
     longkey[sizeof longkey - 1] = 0;
-    assert_int_equal(store_rate_take(f->s, "", t0, w, 10, 1, &g, &r), ECERT_E_ARG);
-    assert_int_equal(store_rate_take(f->s, longkey, t0, w, 10, 1, &g, &r), ECERT_E_ARG);
-    assert_int_equal(store_rate_take(f->s, "k", t0, 0, 10, 1, &g, &r), ECERT_E_ARG);
-    assert_int_equal(store_rate_take(f->s, "k", t0, w, 0, 1, &g, &r), ECERT_E_ARG);
-    assert_int_equal(store_rate_take(f->s, "k", t0, w, 10, 0, &g, &r), ECERT_E_ARG);
-    assert_int_equal(store_rate_take(f->s, "k", t0, w, 10, 1, NULL, &r), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "", t0, w, 10, 1, &g, &r, NULL), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, longkey, t0, w, 10, 1, &g, &r, NULL), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, 0, 10, 1, &g, &r, NULL), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, w, 0, 1, &g, &r, NULL), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, w, 10, 0, &g, &r, NULL), ECERT_E_ARG);
+    assert_int_equal(store_rate_take(f->s, "k", t0, w, 10, 1, NULL, &r, NULL), ECERT_E_ARG);
     /* Counters of ended windows are purged every few hundred takes. */
     int64_t later = t0 + 10 * w;
     for (int i = 0; i < 300; i++)
@@ -1302,8 +1309,11 @@ static void test_rate_leases_local(void **state)
     }
     assert_int_equal(atomic_load(&rl.leases), 3);
     assert_int_equal(raw_int(f, "SELECT used FROM rate_counters WHERE key = 'app:bulk'"), 30);
-    /* The first refusal of a window is flagged once. */
+    /* The first refusal of a window is flagged once; the lease that handed
+     * out the last of the budget said so, so refusals cost no store call. */
+    unsigned long long before = atomic_load(&rl.leases);
     assert_int_equal(rate_drain(&rl, "app:small", 3, 0, t0), 3);
+    assert_int_equal(atomic_load(&rl.leases) - before, 3);
     assert_int_equal(ratelimit_take(&rl, "app:small", 3, 0, RATE_WINDOW, t0, &ok, &retry, &first),
                      ECERT_OK);
     assert_false(ok);
