@@ -4,8 +4,9 @@
 #                   on loopback, initialised once in var/demo, in the foreground
 #   make check      all tests, then all tests again under ASan+UBSan
 #   make check-pg   only the PostgreSQL tests (a throwaway server, scripts/pg.sh)
-#   make bench      crypto throughput (ecert API vs raw OpenSSL, side by side), then
-#                   end-to-end load on a real local federation (bench/node_bench.sh)
+#   make bench      crypto throughput (ecert API vs raw OpenSSL, side by side), the
+#                   rate limiter's cost per call (bench_rate), then end-to-end load
+#                   on a real local federation (bench/node_bench.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make bench-scale  BENCH_N certificates into SQLite and PostgreSQL: import
 #                   rate, size, lookup latency at 10^4 and at BENCH_N
@@ -76,6 +77,7 @@ bench: build
 	@$(BUILD)/bench/bench_crypto
 	@$(BUILD)/bench/bench_pdf
 	@$(BUILD)/bench/bench_ofd
+	@$(BUILD)/bench/bench_rate
 	@bash bench/node_bench.sh $(BUILD)
 
 fuzz: deps

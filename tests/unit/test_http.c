@@ -128,6 +128,10 @@ static void handler(void *ctx, const struct http_request *req, struct http_respo
             atomic_fetch_add(&h->bad_requests, 1);
         buf_append_str(&resp->body, "ok");
         resp->content_type = "text/plain";
+    } else if (strcmp(req->path, "/limited") == 0) {
+        resp->status = 429;
+        resp->retry_after_s = 42;
+        buf_append_str(&resp->body, "{\"code\":5003}");
     } else if (strcmp(req->path, "/empty") == 0) {
         resp->status = 204;
     } else if (strcmp(req->path, "/bad-status") == 0) {
@@ -311,9 +315,17 @@ static void test_round_trip(void **state)
     assert_int_equal(status, 200);
     assert_int_equal(resp.len, 0);
 
+    /* Retry-After travels from the handler to the client, for that answer
+     * only. */
+    url_of(url, sizeof url, "/limited");
+    assert_int_equal(http_client_post(c, url, "{}", 2, 5000, &status, &resp), ECERT_OK);
+    assert_int_equal(status, 429);
+    assert_int_equal(http_client_retry_after(c), 42);
+
     url_of(url, sizeof url, "/empty");
     assert_int_equal(http_client_get(c, url, 5000, &status, &resp), ECERT_OK);
     assert_int_equal(status, 204);
+    assert_int_equal(http_client_retry_after(c), 0);
     url_of(url, sizeof url, "/bad-status");
     assert_int_equal(http_client_get(c, url, 5000, &status, &resp), ECERT_OK);
     assert_int_equal(status, 500);
