@@ -255,23 +255,37 @@ static ecert_status node_claim_check(struct node *n, const char *ip, int64_t now
     char key[STORE_RATE_KEY_MAX + 1];
     snprintf(key, sizeof key, "ipn:%s", ip);
     int64_t retry_ms = 0;
-    if (!ratelimit_spent(&n->rate, key, now_ms, &retry_ms))
+    bool first = false;
+    if (!ratelimit_spent(&n->rate, key, now_ms, &retry_ms, &first))
         return ECERT_OK;
     *retry_s = (unsigned)((retry_ms + 999) / 1000);
     if (*retry_s == 0)
         *retry_s = 1;
+    if (first)
+        node_log(n, "event=rate_limited scope=ipn key=%s limit=%u window_s=%u retry_s=%u", ip,
+                 n->cfg.rate_per_ip, n->cfg.rate_window_s, *retry_s);
     atomic_fetch_add(&n->metrics.rate_refused_ip, 1);
     return err_set(ECERT_E_RATE, "rate limit: too many failed node signatures from this "
                                  "address; retry in %u s",
                    *retry_s);
 }
 
+/* Charges a failed node signature to its address. The call is answered
+ * 2002 whatever the budget says; the refusals come with the next claims. */
 static void node_claim_failed(struct node *n, const char *ip, int64_t now_ms)
 {
-    unsigned retry_s = 0;
+    if (n->cfg.rate_per_ip == 0)
+        return;
     char detail[512];
     snprintf(detail, sizeof detail, "%s", err_detail()); /* the signature failure's */
-    (void)rate_check(n, "ipn", ip, n->cfg.rate_per_ip, now_ms, &retry_s);
+    char key[STORE_RATE_KEY_MAX + 1];
+    snprintf(key, sizeof key, "ipn:%s", ip);
+    bool allowed = false, first = false;
+    int64_t retry_ms = 0;
+    if (ratelimit_take(&n->rate, key, n->cfg.rate_per_ip, n->cfg.rate_chunk,
+                       (int64_t)n->cfg.rate_window_s * 1000, now_ms, &allowed, &retry_ms,
+                       &first) != ECERT_OK)
+        atomic_fetch_add(&n->metrics.rate_errors, 1);
     err_set(ECERT_OK, "%s", detail);
 }
 

@@ -72,8 +72,11 @@ static int64_t retry_of(int64_t reset_ms, int64_t now_ms)
     return reset_ms > now_ms ? reset_ms - now_ms : 1;
 }
 
-bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *retry_ms)
+bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *retry_ms,
+                     bool *first_refusal)
 {
+    if (first_refusal)
+        *first_refusal = false;
     if (!rl || !rl->slots || !key || strlen(key) > STORE_RATE_KEY_MAX)
         return false;
     size_t i = slot_of(rl, key);
@@ -82,8 +85,13 @@ bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int6
     pthread_mutex_lock(mu);
     bool spent =
         sl->spent && sl->left == 0 && sl->reset_ms > now_ms && strcmp(sl->key, key) == 0;
-    if (spent && retry_ms)
-        *retry_ms = retry_of(sl->reset_ms, now_ms);
+    if (spent) {
+        if (retry_ms)
+            *retry_ms = retry_of(sl->reset_ms, now_ms);
+        if (first_refusal)
+            *first_refusal = !sl->refused;
+        sl->refused = true;
+    }
     pthread_mutex_unlock(mu);
     return spent;
 }

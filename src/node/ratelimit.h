@@ -73,7 +73,8 @@ ecert_status ratelimit_take(struct ratelimit *rl, const char *key, uint32_t limi
 
 /* true when this process already knows that `key` has nothing left in its
  * window: no lease in hand and the store's budget all handed out (no store
- * call); *retry_ms as above. */
-bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *retry_ms);
+ * call). The caller then refuses: *retry_ms and *first_refusal as above. */
+bool ratelimit_spent(struct ratelimit *rl, const char *key, int64_t now_ms, int64_t *retry_ms,
+                     bool *first_refusal);
 
 #endif

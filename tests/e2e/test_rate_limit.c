@@ -263,6 +263,7 @@ static void test_ip_limit_and_node_peers(void **state)
     assert_non_null(sh);
     char tok[FED_TOKEN_MAX];
     assert_int_equal(fed_token(trust, P.code, NULL, tok), 0);
+    long mark = fed2_log_mark(F, SH);
     /* More fan-outs than SH's and the hub's address budgets: node calls
      * are not counted against them. */
     for (int i = 0; i < 2 * IP_LIMIT; i++) {
@@ -328,6 +329,11 @@ static void test_ip_limit_and_node_peers(void **state)
     fed_reply_release(&r);
     assert_true(fed2_metric(F, SH, "ecert_crypto_operations_total", "op=\"sm2_verify\"") ==
                 verify0);
+    /* Counted with the address refusals (the four of the SH app and this
+     * one), and logged once. */
+    assert_true(fed2_metric(F, SH, "ecert_rate_limited_total", "scope=\"ip\"") == 4 + 1);
+    assert_int_equal(fed2_log_count(F, SH, mark, "event=rate_limited", "scope=ipn"), 1);
+    assert_int_equal(fed2_log_count(F, SH, mark, "event=rate_limited", "scope=ip "), 1);
     sm2_key_free(forger);
 }
 

@@ -1270,13 +1270,15 @@ static void test_rate_leases_two_processes(void **state)
     /* A refused key is remembered: no store call until its window ends. */
     unsigned long long leases = atomic_load(&a.leases);
     int64_t retry = 0;
-    assert_true(ratelimit_spent(&a, "app:shared", t0 + 5, &retry));
+    bool first = true;
+    assert_true(ratelimit_spent(&a, "app:shared", t0 + 5, &retry, &first));
+    assert_false(first); /* rate_drain saw the first refusal */
     assert_true(retry == RATE_WINDOW - 5);
     assert_int_equal(rate_drain(&a, "app:shared", RATE_LIMIT, RATE_CHUNK, t0 + 5), 0);
     assert_int_equal(atomic_load(&a.leases), leases);
-    assert_false(ratelimit_spent(&a, "app:other", t0, &retry));
+    assert_false(ratelimit_spent(&a, "app:other", t0, &retry, NULL));
     /* The window ends: a new budget, in both processes. */
-    assert_false(ratelimit_spent(&a, "app:shared", t0 + RATE_WINDOW, &retry));
+    assert_false(ratelimit_spent(&a, "app:shared", t0 + RATE_WINDOW, &retry, NULL));
     assert_int_equal(rate_drain(&a, "app:shared", RATE_LIMIT, RATE_CHUNK, t0 + RATE_WINDOW) +
                          rate_drain(&b, "app:shared", RATE_LIMIT, RATE_CHUNK, t0 + RATE_WINDOW),
                      RATE_LIMIT);
