@@ -208,6 +208,10 @@ static ecert_status lookup_node(struct node *n, const char *id, struct sm2_key *
  * window ends in *retry_s. A store that fails to lease lets the call go on:
  * the limiter is not what keeps data safe, and the steps after it that need
  * the store (the replay window, usage records) fail closed anyway. */
+/* Keys ("app:" + appId, "ipn:" + address) always fit: never cut, never
+ * shared by two callers. */
+_Static_assert(ENVELOPE_MAX_APP_ID + 4 <= STORE_RATE_KEY_MAX, "rate-limit key too short");
+
 static ecert_status rate_check(struct node *n, const char *scope, const char *who, uint32_t limit,
                                int64_t now_ms, unsigned *retry_s)
 {
