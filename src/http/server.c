@@ -321,6 +321,7 @@ static void run_handler(struct http_server *s, struct req_state *r)
     buf_init(&r->resp.body, s->max_response);
     r->resp.status = 200;
     r->resp.content_type = NULL;
+    r->resp.retry_after_s = 0;
     err_clear();
     s->handler(s->ctx, &r->req, &r->resp);
     r->verdict = REQ_ANSWERED;
