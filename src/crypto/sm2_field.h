@@ -385,20 +385,46 @@ SM2_INLINE void fp_sqr(uint64_t r[4], const uint64_t a[4])
 #define SM2_ASM_SAN 1
 #endif
 #endif
+/* The pointers are in-out operands (copies): once the product is formed the
+ * asm reuses one of their registers as a temporary of the reduction. */
+#define SM2_ASM_INOUT_A(pa) , [a] "+r"(pa)
+#define SM2_ASM_INOUT_AB(pa, pb) , [a] "+r"(pa), [b] "+r"(pb)
 #ifdef SM2_ASM_SAN
-#define SM2_ASM_IN_A(a) [a] "r"(a)
-#define SM2_ASM_IN_AB(a, b) [a] "r"(a), [b] "r"(b)
+#define SM2_ASM_IN_A(a)
+#define SM2_ASM_IN_AB(a, b)
 #define SM2_ASM_CLOBBER "rdx", "cc", "memory"
 #else
-#define SM2_ASM_IN_A(a) [a] "r"(a), "m"(*(const uint64_t(*)[4])a)
-#define SM2_ASM_IN_AB(a, b)                                                                        \
-    [a] "r"(a), [b] "r"(b), "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
+#define SM2_ASM_IN_A(a) "m"(*(const uint64_t(*)[4])a)
+#define SM2_ASM_IN_AB(a, b) "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
 #define SM2_ASM_CLOBBER "rdx", "cc"
 #endif
+
+/* One Montgomery reduction step on the window (d0, d1, d2, d3), leaving the
+ * result in (d1, d2, d3, d0). With m = d0 (p ≡ -1 mod 2^64):
+ *   (D + m·p) / 2^64 = [d1, d2, d3, m] - [u, m<<32 (low 64 bits), m>>32]
+ * where u = (2^32 - 1)·m, a 96-bit value (two limbs), so a step is one
+ * four-limb borrow chain; its first limb, the next step's m, is ready after
+ * one subtraction, so consecutive steps overlap in the pipeline. The result
+ * is below 2^256 (D < 2^256), so the chain never borrows out. X is a free
+ * register; rdx is scratch. */
+#define SM2_X64_REDC_STEP(d0, d1, d2, d3, X)                                                       \
+    "movq %[" #d0 "], %[T0]\n\t"                                                                   \
+    "shlq $32, %[T0]\n\t"                                                                          \
+    "movq %[" #d0 "], %[T1]\n\t"                                                                   \
+    "shrq $32, %[T1]\n\t"                                                                          \
+    "movq %[T0], %%rdx\n\t"                                                                        \
+    "subq %[" #d0 "], %%rdx\n\t"                                                                   \
+    "movq %[T1], %[" #X "]\n\t"                                                                    \
+    "sbbq $0, %[" #X "]\n\t"                                                                       \
+    "subq %%rdx, %[" #d1 "]\n\t"                                                                   \
+    "sbbq %[" #X "], %[" #d2 "]\n\t"                                                               \
+    "sbbq %[T0], %[" #d3 "]\n\t"                                                                   \
+    "sbbq %[T1], %[" #d0 "]\n\t"
 
 SM2_INLINE void fp_mul_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 {
     uint64_t t0, t1, t2, t3, t4, t5, t6, t7, T0, T1;
+    const uint64_t *pa = a, *pb = b; /* pb is scratch once the product is done */
     __asm__("movq 0(%[b]), %%rdx\n\t"
             "mulxq 0(%[a]), %[t0], %[t1]\n\t"
             "mulxq 8(%[a]), %[T0], %[t2]\n\t"
@@ -456,54 +482,10 @@ SM2_INLINE void fp_mul_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[
             "movl $0, %k[T0]\n\t"
             "adoxq %[T0], %[t7]\n\t"
             "adcxq %[T0], %[t7]\n\t"
-            "movq %[t0], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t0], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t0], %[t1]\n\t"
-            "adcq $0, %[t2]\n\t"
-            "adcq $0, %[t3]\n\t"
-            "adcq $0, %[t0]\n\t"
-            "subq %[T0], %[t1]\n\t"
-            "sbbq %[T1], %[t2]\n\t"
-            "sbbq %[T0], %[t3]\n\t"
-            "sbbq %[T1], %[t0]\n\t"
-            "movq %[t1], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t1], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t1], %[t2]\n\t"
-            "adcq $0, %[t3]\n\t"
-            "adcq $0, %[t0]\n\t"
-            "adcq $0, %[t1]\n\t"
-            "subq %[T0], %[t2]\n\t"
-            "sbbq %[T1], %[t3]\n\t"
-            "sbbq %[T0], %[t0]\n\t"
-            "sbbq %[T1], %[t1]\n\t"
-            "movq %[t2], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t2], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t2], %[t3]\n\t"
-            "adcq $0, %[t0]\n\t"
-            "adcq $0, %[t1]\n\t"
-            "adcq $0, %[t2]\n\t"
-            "subq %[T0], %[t3]\n\t"
-            "sbbq %[T1], %[t0]\n\t"
-            "sbbq %[T0], %[t1]\n\t"
-            "sbbq %[T1], %[t2]\n\t"
-            "movq %[t3], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t3], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t3], %[t0]\n\t"
-            "adcq $0, %[t1]\n\t"
-            "adcq $0, %[t2]\n\t"
-            "adcq $0, %[t3]\n\t"
-            "subq %[T0], %[t0]\n\t"
-            "sbbq %[T1], %[t1]\n\t"
-            "sbbq %[T0], %[t2]\n\t"
-            "sbbq %[T1], %[t3]\n\t"
+            SM2_X64_REDC_STEP(t0, t1, t2, t3, b)
+            SM2_X64_REDC_STEP(t1, t2, t3, t0, b)
+            SM2_X64_REDC_STEP(t2, t3, t0, t1, b)
+            SM2_X64_REDC_STEP(t3, t0, t1, t2, b)
             "xorl %k[T0], %k[T0]\n\t"
             "addq %[t4], %[t0]\n\t"
             "adcq %[t5], %[t1]\n\t"
@@ -527,6 +509,7 @@ SM2_INLINE void fp_mul_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[
             "cmovaeq %[t7], %[t3]\n\t"
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
               [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [T0] "=&r"(T0), [T1] "=&r"(T1)
+              SM2_ASM_INOUT_AB(pa, pb)
             : SM2_ASM_IN_AB(a, b)
             : SM2_ASM_CLOBBER);
     r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
@@ -535,6 +518,7 @@ SM2_INLINE void fp_mul_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[
 SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
 {
     uint64_t t0, t1, t2, t3, t4, t5, t6, t7, T0, T1;
+    const uint64_t *pa = a; /* scratch once the product is done */
     __asm__("movq 0(%[a]), %%rdx\n\t"
             "mulxq 8(%[a]), %[t1], %[t2]\n\t"
             "mulxq 16(%[a]), %[T0], %[t3]\n\t"
@@ -577,54 +561,10 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
             "mulxq %%rdx, %[T0], %[T1]\n\t"
             "adcq %[T0], %[t6]\n\t"
             "adcq %[T1], %[t7]\n\t"
-            "movq %[t0], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t0], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t0], %[t1]\n\t"
-            "adcq $0, %[t2]\n\t"
-            "adcq $0, %[t3]\n\t"
-            "adcq $0, %[t0]\n\t"
-            "subq %[T0], %[t1]\n\t"
-            "sbbq %[T1], %[t2]\n\t"
-            "sbbq %[T0], %[t3]\n\t"
-            "sbbq %[T1], %[t0]\n\t"
-            "movq %[t1], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t1], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t1], %[t2]\n\t"
-            "adcq $0, %[t3]\n\t"
-            "adcq $0, %[t0]\n\t"
-            "adcq $0, %[t1]\n\t"
-            "subq %[T0], %[t2]\n\t"
-            "sbbq %[T1], %[t3]\n\t"
-            "sbbq %[T0], %[t0]\n\t"
-            "sbbq %[T1], %[t1]\n\t"
-            "movq %[t2], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t2], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t2], %[t3]\n\t"
-            "adcq $0, %[t0]\n\t"
-            "adcq $0, %[t1]\n\t"
-            "adcq $0, %[t2]\n\t"
-            "subq %[T0], %[t3]\n\t"
-            "sbbq %[T1], %[t0]\n\t"
-            "sbbq %[T0], %[t1]\n\t"
-            "sbbq %[T1], %[t2]\n\t"
-            "movq %[t3], %[T0]\n\t"
-            "shlq $32, %[T0]\n\t"
-            "movq %[t3], %[T1]\n\t"
-            "shrq $32, %[T1]\n\t"
-            "addq %[t3], %[t0]\n\t"
-            "adcq $0, %[t1]\n\t"
-            "adcq $0, %[t2]\n\t"
-            "adcq $0, %[t3]\n\t"
-            "subq %[T0], %[t0]\n\t"
-            "sbbq %[T1], %[t1]\n\t"
-            "sbbq %[T0], %[t2]\n\t"
-            "sbbq %[T1], %[t3]\n\t"
+            SM2_X64_REDC_STEP(t0, t1, t2, t3, a)
+            SM2_X64_REDC_STEP(t1, t2, t3, t0, a)
+            SM2_X64_REDC_STEP(t2, t3, t0, t1, a)
+            SM2_X64_REDC_STEP(t3, t0, t1, t2, a)
             "xorl %k[T0], %k[T0]\n\t"
             "addq %[t4], %[t0]\n\t"
             "adcq %[t5], %[t1]\n\t"
@@ -648,6 +588,7 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
             "cmovaeq %[t7], %[t3]\n\t"
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),
               [t5] "=&r"(t5), [t6] "=&r"(t6), [t7] "=&r"(t7), [T0] "=&r"(T0), [T1] "=&r"(T1)
+              SM2_ASM_INOUT_A(pa)
             : SM2_ASM_IN_A(a)
             : SM2_ASM_CLOBBER);
     r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
@@ -660,17 +601,21 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
 
 /* r = a^-1 mod p for a in Montgomery form (result in Montgomery form; 0 maps
  * to 0), in constant time, by Bernstein and Yang's "divstep" recurrence
- * ("Fast constant-time gcd computation and modular inversion", TCHES 2019):
+ * ("Fast constant-time gcd computation and modular inversion", TCHES 2019)
+ * in its half-delta variant ("hddivstep", Wuille's safegcd-bounds):
  *
- *   divstep(δ, f, g) = (1 - δ, g, (g - f)/2)          if δ > 0 and g odd
- *                      (1 + δ, f, (g + (g mod 2)·f)/2) otherwise
+ *   hddivstep(δ, f, g) = (2 - δ, g, (g - f)/2)          if δ > 0 and g odd
+ *                        (2 + δ, f, (g + (g mod 2)·f)/2) otherwise
  *
- * started from δ = 1, f = p (odd), g = a. By their Theorem 11.2, 741
- * divsteps bring g to 0 for inputs below 2^256, leaving f = ±gcd(p, a) = ±1.
- * Alongside, d and e track f ≡ d·a·c, g ≡ e·a·c (mod p) for a constant c, so
- * at the end a^-1·c ≡ ±d.
+ * started from δ = 1, f = p (odd), g = a. (This is the original divstep with
+ * δ doubled and started at 1/2.) For 0 <= g <= f < 2^256, 590 steps bring g
+ * to 0 — a bound computed by convex-hull analysis and checked in Coq
+ * (github.com/sipa/safegcd-bounds; the original divstep needs 741 by the
+ * paper's Theorem 11.2) — leaving f = ±gcd(p, a) = ±1. Alongside, d and e
+ * track f ≡ d·a·c, g ≡ e·a·c (mod p) for a constant c, so at the end
+ * a^-1·c ≡ ±d. Steps after g = 0 change nothing but δ.
  *
- * The work runs in 12 batches of 62 divsteps (744 >= 741): each batch makes
+ * The work runs in 10 batches of 62 divsteps (620 >= 590): each batch makes
  * its decisions on the low 64 bits of f and g only, collecting them in a 2×2
  * matrix of 64-bit integers (entries at most 2^62 in size), which is then
  * applied to the full f, g (an exact division by 2^62) and to d, e (a
@@ -704,27 +649,28 @@ static inline void sm2_from62(uint64_t r[4], const int64_t a[5])
     r[3] = (a3 >> 6) | (a4 << 56);
 }
 
-/* 62 divsteps on the low words of f and g; returns the transition matrix
- * (u v; q r) with 2^62·(f', g') = (u·f + v·g, q·f + r·g). */
-static inline void sm2_divsteps62(int64_t *delta, uint64_t f, uint64_t g, int64_t t[4])
+/* 62 hddivsteps on the low words of f and g; returns the transition matrix
+ * (u v; q r) with 2^62·(f', g') = (u·f + v·g, q·f + r·g). δ (always odd
+ * here) is carried as ζ = -(δ + 1)/2, so ζ starts at -1, ζ < 0 exactly when
+ * δ > 0, and δ := 2 - δ / 2 + δ become ζ := -ζ - 2 / ζ - 1. A swapping step
+ * is written without a swap: g := g - f, then f := f + g (= the old g). */
+static inline void sm2_divsteps62(int64_t *zeta, uint64_t f, uint64_t g, int64_t t[4])
 {
-    uint64_t u = 1, v = 0, q = 0, r = 1, d = (uint64_t)*delta;
+    uint64_t u = 1, v = 0, q = 0, r = 1, z = (uint64_t)*zeta;
     for (int i = 0; i < 62; i++) {
-        uint64_t c1 = sm2_barrier(0 - ((0 - d) >> 63)); /* δ > 0 */
-        uint64_t c2 = 0 - (g & 1);                      /* g odd */
-        uint64_t sw = c1 & c2, x;
-        /* swap (f, g), (u, v) <-> (q, r) and negate the new g row and δ */
-        x = (f ^ g) & sw, f ^= x, g ^= x;
-        x = (u ^ q) & sw, u ^= x, q ^= x;
-        x = (v ^ r) & sw, v ^= x, r ^= x;
-        g = (g ^ sw) - sw, q = (q ^ sw) - sw, r = (r ^ sw) - sw;
-        d = (d ^ sw) - sw;
-        /* g odd: add f; then halve g (double the f row instead) */
-        g += f & c2, q += u & c2, r += v & c2;
+        uint64_t c1 = sm2_barrier((uint64_t)((int64_t)z >> 63)); /* δ > 0 */
+        uint64_t c2 = 0 - (g & 1);                               /* g odd */
+        /* g odd: g += f, or g -= f when δ > 0 (with its row) */
+        uint64_t x = (f ^ c1) - c1, y = (u ^ c1) - c1, w = (v ^ c1) - c1;
+        g += x & c2, q += y & c2, r += w & c2;
+        /* swap case (δ > 0 and g odd): f takes the old g; ζ := -ζ - 2 */
+        c1 &= c2;
+        z = (z ^ c1) - 1;
+        f += g & c1, u += q & c1, v += r & c1;
+        /* halve g (double the f row instead) */
         g >>= 1, u <<= 1, v <<= 1;
-        d += 1;
     }
-    *delta = (int64_t)d;
+    *zeta = (int64_t)z;
     t[0] = (int64_t)u, t[1] = (int64_t)v, t[2] = (int64_t)q, t[3] = (int64_t)r;
 }
 
@@ -788,12 +734,12 @@ static inline void fp_inv_divsteps(uint64_t r[4], const uint64_t a[4])
      * a^-1·R, the Montgomery form of a^-1. */
     int64_t f[5], g[5], d[5] = {0, 0, 0, 0, 0},
                         e[5] = {0x200000003LL, 0xbfffffffcLL, 0x1000000010LL, 0x10000000080LL, 0};
-    int64_t delta = 1, t[4];
+    int64_t zeta = -1, t[4]; /* δ = 1 */
     for (int k = 0; k < 5; k++)
         f[k] = SM2_P62[k];
     sm2_to62(g, a);
-    for (int i = 0; i < 12; i++) {
-        sm2_divsteps62(&delta, (uint64_t)f[0] | ((uint64_t)f[1] << 62),
+    for (int i = 0; i < 10; i++) {
+        sm2_divsteps62(&zeta, (uint64_t)f[0] | ((uint64_t)f[1] << 62),
                        (uint64_t)g[0] | ((uint64_t)g[1] << 62), t);
         sm2_update_fg(f, g, t);
         sm2_update_de(d, e, t);
