@@ -276,10 +276,23 @@ int sm2_fast_set_backend(const char *name)
 
 /* ---- per-key state --------------------------------------------------------*/
 
+/* A per-key comb table, shared by the threads using the key. refs counts
+ * the LRU list's reference (while the table is attached to its key) plus
+ * one per operation using it; the last release frees it, so a table that
+ * is evicted or whose key is freed while another thread computes with it
+ * stays alive until that thread is done. */
+struct key_table {
+    struct comb c; /* first: 64-byte aligned */
+    atomic_uint refs;
+    struct key_table *prev, *next; /* LRU list, most recent first (lru_mu) */
+    struct sm2_fast_pub *owner;    /* NULL once detached (lru_mu) */
+};
+
 struct sm2_fast_pub {
     struct aff p;
-    _Atomic(struct comb *) table;
-    atomic_uint uses;
+    struct key_table *table; /* written under lru_mu; read atomically */
+    unsigned uses;           /* uses without a table (lru_mu) */
+    bool building;           /* one thread builds at a time (lru_mu) */
 };
 
 struct sm2_fast_priv {
@@ -288,57 +301,154 @@ struct sm2_fast_priv {
     uint64_t dinv[4]; /* (1+d)^-1·R mod n */
 };
 
-static atomic_size_t tables_max = 128;
-static atomic_uint tables_threshold = 16;
-static atomic_size_t tables_live;
+/* The process-wide bounded LRU of per-key tables. One mutex guards the list,
+ * the counters and every key's table/uses/building fields; it is held for a
+ * few pointer updates per operation (an operation takes 20-300 µs), never
+ * while a table is built or freed. */
+static pthread_mutex_t lru_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct key_table *lru_head, *lru_tail;
+static size_t tables_max = 128, tables_live;
+static unsigned tables_threshold = 16;
+
+static void table_release(struct key_table *t)
+{
+    if (t && atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+        free(t);
+}
+
+static void lru_unlink(struct key_table *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        lru_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        lru_tail = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void lru_push_front(struct key_table *t)
+{
+    t->prev = NULL;
+    t->next = lru_head;
+    if (lru_head)
+        lru_head->prev = t;
+    lru_head = t;
+    if (!lru_tail)
+        lru_tail = t;
+}
+
+/* Detaches t from the list and its key (lru_mu held); the caller drops the
+ * list's reference with table_release after unlocking. The key starts
+ * counting uses afresh: it gets a table again after `threshold` more uses. */
+static void lru_detach(struct key_table *t)
+{
+    lru_unlink(t);
+    if (t->owner) {
+        __atomic_store_n(&t->owner->table, NULL, __ATOMIC_RELEASE);
+        t->owner->uses = 0;
+        t->owner = NULL;
+    }
+    tables_live--;
+}
+
+/* Detaches least recently used tables until at most `keep` remain (lru_mu
+ * held); returns them chained through ->next, to be released unlocked. */
+static struct key_table *lru_trim(size_t keep)
+{
+    struct key_table *out = NULL;
+    while (tables_live > keep && lru_tail) {
+        struct key_table *v = lru_tail;
+        lru_detach(v);
+        v->next = out;
+        out = v;
+    }
+    return out;
+}
+
+static void release_chain(struct key_table *t)
+{
+    while (t) {
+        struct key_table *n = t->next;
+        table_release(t);
+        t = n;
+    }
+}
 
 size_t sm2_fast_set_key_tables(size_t max, unsigned threshold)
 {
-    atomic_store(&tables_threshold, threshold ? threshold : 1);
-    return atomic_exchange(&tables_max, max);
+    pthread_mutex_lock(&lru_mu);
+    size_t old = tables_max;
+    tables_max = max;
+    tables_threshold = threshold ? threshold : 1;
+    struct key_table *gone = lru_trim(max);
+    pthread_mutex_unlock(&lru_mu);
+    release_chain(gone);
+    return old;
 }
 
 size_t sm2_fast_key_tables_live(void)
 {
-    return atomic_load(&tables_live);
+    pthread_mutex_lock(&lru_mu);
+    size_t n = tables_live;
+    pthread_mutex_unlock(&lru_mu);
+    return n;
 }
 
 bool sm2_fast_pub_has_table(const struct sm2_fast_pub *p)
 {
-    return p && atomic_load_explicit(&((struct sm2_fast_pub *)p)->table, memory_order_acquire);
+    return p && __atomic_load_n(&p->table, __ATOMIC_ACQUIRE) != NULL;
 }
 
-/* The key's table if it has one; counts a use and builds the table on the
- * threshold-th use while the process-wide budget allows. Exactly one caller
- * sees the count reach the threshold (or a later multiple of 4096, to retry
- * when the budget was full), so a table is built at most once per key. */
-static const struct comb *pub_table(struct sm2_fast_pub *p)
+/* The key's table with a reference taken (give it back with table_release),
+ * or NULL. A use moves the table to the front of the LRU. A key without a
+ * table counts its uses; the use that reaches the threshold builds one
+ * (outside the lock; other threads meanwhile go without), evicting the least
+ * recently used tables when `max` are alive. */
+static struct key_table *pub_table_acquire(struct sm2_fast_pub *p)
 {
-    struct comb *t = atomic_load_explicit(&p->table, memory_order_acquire);
-    if (t)
+    pthread_mutex_lock(&lru_mu);
+    struct key_table *t = p->table;
+    if (t) {
+        atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
+        if (lru_head != t) {
+            lru_unlink(t);
+            lru_push_front(t);
+        }
+        pthread_mutex_unlock(&lru_mu);
         return t;
-    unsigned n = atomic_fetch_add_explicit(&p->uses, 1, memory_order_relaxed) + 1;
-    unsigned th = atomic_load_explicit(&tables_threshold, memory_order_relaxed);
-    if (n != th && !(n > th && n % 4096 == 0))
-        return NULL;
-    size_t live = atomic_fetch_add(&tables_live, 1);
-    if (live >= atomic_load(&tables_max)) {
-        atomic_fetch_sub(&tables_live, 1);
-        return NULL;
     }
-    t = aligned_alloc(64, sizeof *t);
-    if (!t || !bk()->comb_build(t, &p->p)) {
+    bool build = tables_max > 0 && !p->building && ++p->uses >= tables_threshold;
+    if (build)
+        p->building = true;
+    pthread_mutex_unlock(&lru_mu);
+    if (!build)
+        return NULL;
+    /* aligned_alloc wants a multiple of the alignment */
+    t = aligned_alloc(64, (sizeof *t + 63) & ~(size_t)63);
+    if (t && !bk()->comb_build(&t->c, &p->p)) {
         free(t);
-        atomic_fetch_sub(&tables_live, 1);
-        return NULL;
+        t = NULL;
     }
-    struct comb *expected = NULL;
-    if (!atomic_compare_exchange_strong_explicit(&p->table, &expected, t, memory_order_release,
-                                                 memory_order_acquire)) {
-        free(t);
-        atomic_fetch_sub(&tables_live, 1);
-        return expected;
+    struct key_table *gone = NULL;
+    pthread_mutex_lock(&lru_mu);
+    p->building = false;
+    if (t && tables_max > 0) {
+        gone = lru_trim(tables_max - 1);
+        atomic_init(&t->refs, 2); /* the list's and the caller's */
+        t->owner = p;
+        lru_push_front(t);
+        tables_live++;
+        __atomic_store_n(&p->table, t, __ATOMIC_RELEASE);
+    } else if (t) { /* tables were switched off meanwhile */
+        atomic_init(&t->refs, 1);
+    } else {
+        p->uses = 0; /* out of memory: try again later */
     }
+    pthread_mutex_unlock(&lru_mu);
+    release_chain(gone);
     return t;
 }
 
@@ -351,8 +461,6 @@ ecert_status sm2_fast_pub_new(const uint8_t xy[64], struct sm2_fast_pub **out)
     if (!p)
         return err_set(ECERT_E_NOMEM, "out of memory");
     p->p = a;
-    atomic_init(&p->table, NULL);
-    atomic_init(&p->uses, 0);
     *out = p;
     return ECERT_OK;
 }
@@ -361,11 +469,12 @@ void sm2_fast_pub_free(struct sm2_fast_pub *p)
 {
     if (!p)
         return;
-    struct comb *t = atomic_load(&p->table);
-    if (t) {
-        free(t);
-        atomic_fetch_sub(&tables_live, 1);
-    }
+    pthread_mutex_lock(&lru_mu);
+    struct key_table *t = p->table;
+    if (t)
+        lru_detach(t);
+    pthread_mutex_unlock(&lru_mu);
+    table_release(t);
     free(p);
 }
 
@@ -498,7 +607,9 @@ ecert_status sm2_fast_verify(struct sm2_fast_pub *p, const uint8_t e[32], const 
     if (sm2_is_zero4(t) & 1)
         return err_set(ECERT_E_SIGNATURE, "signature: r + s = n");
     struct jac acc;
-    b->double_mul_vt(&acc, s, t, &p->p, pub_table(p), g);
+    struct key_table *tab = pub_table_acquire(p);
+    b->double_mul_vt(&acc, s, t, &p->p, tab ? &tab->c : NULL, g);
+    table_release(tab);
     if (sm2_is_zero4(acc.z) & 1)
         return err_set(ECERT_E_SIGNATURE, "signature does not verify");
     /* r = (e + x1) mod n  <=>  x1 ∈ {r - e, r - e + n} (the latter only when
@@ -529,11 +640,12 @@ ecert_status sm2_fast_encrypt_points(struct sm2_fast_pub *p, const uint8_t kb[32
         return err_set(ECERT_E_ARG, "SM2: k = 0 mod n");
     struct jac a, b;
     bk()->comb_mul_ct(&a, g, k);
-    const struct comb *tab = pub_table(p);
+    struct key_table *tab = pub_table_acquire(p);
     if (tab)
-        bk()->comb_mul_ct(&b, tab, k);
+        bk()->comb_mul_ct(&b, &tab->c, k);
     else
         bk()->var_mul_ct(&b, k, &p->p);
+    table_release(tab);
     int ok = bk()->jac_pair_to_bytes(&a, &b, c1, x2y2);
     secure_wipe(k, sizeof k);
     secure_wipe(&a, sizeof a);

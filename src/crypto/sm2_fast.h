@@ -24,7 +24,7 @@ bool sm2_fast_available(void);
 
 /* The public point in the engine's own form, plus a lazily built precomputed
  * table once the key has been used often enough (see sm2_fast_set_key_tables).
- * Shared across threads; freed with the key. */
+ * Shared across threads; its table goes with the key or on eviction. */
 struct sm2_fast_pub;
 /* The private scalar d, d in Montgomery form mod n and (1+d)^-1 mod n.
  * Allocated in OpenSSL's secure heap (when one is configured), wiped on free. */
@@ -39,9 +39,13 @@ ecert_status sm2_fast_priv_new(const uint8_t d[32], struct sm2_fast_priv **out, 
 void sm2_fast_priv_free(struct sm2_fast_priv *p);
 
 /* Per-key tables: a key's table is built (about 1 ms, ~150 KB) on its
- * `threshold`-th use for verification or encryption, while fewer than `max`
- * tables exist in the process; it lives until the key is freed. max = 0
- * disables them. Defaults: threshold 16, max 128. Returns the previous max. */
+ * `threshold`-th use for verification or encryption. At most `max` tables
+ * exist in the process, as a least-recently-used cache: building one more
+ * evicts the table used longest ago (its key then counts `threshold` uses
+ * afresh before it gets a table again). A table in use by another thread
+ * is freed only when that thread is done with it. max = 0 disables them
+ * (and frees the idle ones); lowering max evicts down to it. Defaults:
+ * threshold 16, max 128. Returns the previous max. */
 size_t sm2_fast_set_key_tables(size_t max, unsigned threshold);
 /* Number of per-key tables alive now (tests, bench). */
 size_t sm2_fast_key_tables_live(void);

@@ -421,6 +421,127 @@ static void test_key_tables(void **state)
     sm2_fast_set_key_tables(old, 16);
 }
 
+/* One verification of a fresh signature by pub (the key's table is used,
+ * or counted towards, as in any verification). */
+static void verify_once(struct sm2_key *key, struct sm2_key *pub)
+{
+    uint8_t msg[32], sig[64];
+    rnd_bytes(msg, sizeof msg);
+    assert_int_equal(sm2_sign(key, NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+    assert_int_equal(sm2_verify(pub, NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+    sig[40] ^= 1;
+    assert_int_equal(sm2_verify(pub, NULL, 0, msg, sizeof msg, sig), ECERT_E_SIGNATURE);
+}
+
+/* The tables are a bounded LRU: with room for two, a third key's table
+ * evicts the least recently used one, whose key gets a table again after
+ * `threshold` more uses (evicting the then least recently used). */
+static void test_key_tables_lru(void **state)
+{
+    set_engine(SM2_ENGINE_FAST);
+    struct sm2_key *k[3], *pub[3];
+    for (int i = 0; i < 3; i++) {
+        k[i] = random_key();
+        pub[i] = public_of(k[i]);
+    }
+    size_t old = sm2_fast_set_key_tables(0, 1); /* evicts every idle table */
+    assert_int_equal(sm2_fast_key_tables_live(), 0);
+    sm2_fast_set_key_tables(2, 2);
+#define HAS(i) sm2_fast_pub_has_table(pub[i]->fpub)
+    /* each verify_once is two uses: A and B get tables */
+    verify_once(k[0], pub[0]);
+    verify_once(k[1], pub[1]);
+    assert_true(HAS(0) && HAS(1) && !HAS(2));
+    verify_once(k[0], pub[0]); /* A is now the most recent */
+    verify_once(k[2], pub[2]); /* C's table evicts B's */
+    assert_true(HAS(0) && !HAS(1) && HAS(2));
+    assert_int_equal(sm2_fast_key_tables_live(), 2);
+    /* B's first use afresh does not rebuild; its second does, evicting A */
+    uint8_t msg[8] = {1, 2, 3}, sig[64];
+    assert_int_equal(sm2_sign(k[1], NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+    assert_int_equal(sm2_verify(pub[1], NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+    assert_false(HAS(1));
+    assert_int_equal(sm2_verify(pub[1], NULL, 0, msg, sizeof msg, sig), ECERT_OK);
+    assert_true(!HAS(0) && HAS(1) && HAS(2));
+    assert_int_equal(sm2_fast_key_tables_live(), 2);
+    /* results are right with the re-created table, on both paths */
+    for (int i = 0; i < 3; i++) {
+        verify_once(k[i], pub[i]);
+        struct buf raw = BUF_INIT(1 << 16), plain = BUF_INIT(1 << 16);
+        assert_int_equal(sm2_encrypt(pub[i], msg, sizeof msg, &raw), ECERT_OK);
+        assert_int_equal(sm2_decrypt(k[i], raw.data, raw.len, 0, &plain), ECERT_OK);
+        assert_memory_equal(plain.data, msg, sizeof msg);
+        buf_release(&raw);
+        buf_release_secret(&plain);
+    }
+    /* lowering the bound evicts down to it */
+    sm2_fast_set_key_tables(1, 2);
+    assert_int_equal(sm2_fast_key_tables_live(), 1);
+#undef HAS
+    for (int i = 0; i < 3; i++) {
+        sm2_key_free(k[i]);
+        sm2_key_free(pub[i]);
+    }
+    assert_int_equal(sm2_fast_key_tables_live(), 0);
+    sm2_fast_set_key_tables(old, 16);
+}
+
+/* Eviction while other threads compute with the evicted tables: room for
+ * one table, four keys, every use may build a table and evict another
+ * thread's. Each table must stay alive while in use (ASan would see a use
+ * after free) and every result must be right. */
+struct churn {
+    struct sm2_key *key[4], *pub[4];
+    uint8_t msg[48], sig[4][64];
+    int failures, next_id;
+};
+
+static void *churn_worker(void *arg)
+{
+    struct churn *c = arg;
+    int id = __atomic_fetch_add(&c->next_id, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 24; i++) {
+        int j = (i * 3 + id + i / 4) % 4; /* threads interleave over the keys */
+        if (sm2_verify(c->pub[j], NULL, 0, c->msg, sizeof c->msg, c->sig[j]) != ECERT_OK)
+            __atomic_add_fetch(&c->failures, 1, __ATOMIC_RELAXED);
+        struct buf raw = BUF_INIT(1 << 16), plain = BUF_INIT(1 << 16);
+        if (sm2_encrypt(c->pub[j], c->msg, sizeof c->msg, &raw) != ECERT_OK ||
+            sm2_decrypt(c->key[j], raw.data, raw.len, 0, &plain) != ECERT_OK ||
+            plain.len != sizeof c->msg || memcmp(plain.data, c->msg, sizeof c->msg) != 0)
+            __atomic_add_fetch(&c->failures, 1, __ATOMIC_RELAXED);
+        buf_release(&raw);
+        buf_release_secret(&plain);
+    }
+    return NULL;
+}
+
+static void test_threads_evict(void **state)
+{
+    set_engine(SM2_ENGINE_FAST);
+    struct churn c = {.failures = 0, .next_id = 0};
+    rnd_bytes(c.msg, sizeof c.msg);
+    for (int i = 0; i < 4; i++) {
+        c.key[i] = random_key();
+        c.pub[i] = public_of(c.key[i]);
+        assert_int_equal(sm2_sign(c.key[i], NULL, 0, c.msg, sizeof c.msg, c.sig[i]), ECERT_OK);
+    }
+    size_t old = sm2_fast_set_key_tables(1, 1);
+    pthread_t th[4];
+    int nth = UNDER_ASAN ? 2 : 4;
+    for (int i = 0; i < nth; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, churn_worker, &c), 0);
+    for (int i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(c.failures, 0);
+    assert_int_equal(sm2_fast_key_tables_live(), 1);
+    for (int i = 0; i < 4; i++) {
+        sm2_key_free(c.key[i]);
+        sm2_key_free(c.pub[i]);
+    }
+    assert_int_equal(sm2_fast_key_tables_live(), 0);
+    sm2_fast_set_key_tables(old, 16);
+}
+
 /* Keys are shared across threads: many threads reaching a key's table
  * threshold at once build one table, and every result stays right. */
 struct shared {
@@ -498,6 +619,8 @@ int main(void)
         cmocka_unit_test(test_encrypt_decrypt_cross),
         cmocka_unit_test(test_decrypt_bad_points),
         cmocka_unit_test(test_key_tables),
+        cmocka_unit_test(test_key_tables_lru),
+        cmocka_unit_test(test_threads_evict),
         cmocka_unit_test(test_threads_share_keys),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
