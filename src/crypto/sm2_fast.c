@@ -215,6 +215,18 @@ static bool cpu_has_x64(void)
 #endif
 }
 
+/* ... and AVX-512F for the x64-avx512 variant (its table scans). The
+ * compiler's check includes the OS's saving of the ZMM state. */
+static bool cpu_has_x64_avx512(void)
+{
+#if SM2_FIELD_X64
+    __builtin_cpu_init();
+    return cpu_has_x64() && __builtin_cpu_supports("avx512f") != 0;
+#else
+    return false;
+#endif
+}
+
 static _Atomic(const struct sm2_backend *) backend;
 
 /* The G table and the backend, chosen once: the x64 backend where the CPU
@@ -229,6 +241,8 @@ static void g_init(void)
 #if SM2_FIELD_X64
     if (cpu_has_x64() && !(env && strcmp(env, "generic") == 0))
         bk = &backend_x64;
+    if (cpu_has_x64_avx512() && !(env && (strcmp(env, "generic") == 0 || strcmp(env, "x64") == 0)))
+        bk = &backend_z_x64;
 #else
     (void)env;
 #endif
@@ -268,6 +282,10 @@ int sm2_fast_set_backend(const char *name)
 #if SM2_FIELD_X64
     if (strcmp(name, "x64") == 0 && cpu_has_x64()) {
         atomic_store(&backend, &backend_x64);
+        return 0;
+    }
+    if (strcmp(name, "x64-avx512") == 0 && cpu_has_x64_avx512()) {
+        atomic_store(&backend, &backend_z_x64);
         return 0;
     }
 #endif

@@ -352,6 +352,29 @@ BK_ATTR static void BK(comb_fetch)(struct aff *r, const struct aff *row, uint64_
     memcpy(r->x, &a0, 32);
     memcpy(r->y, &a1, 32);
 }
+
+/* The same with AVX-512: an affine entry is exactly one 64-byte register.
+ * Every entry is loaded; a lane-wise compare of the wanted index with the
+ * running one gives an all-or-nothing mask register and a masked move
+ * (a register blend, whose timing does not depend on the mask) keeps the
+ * match. Only called when the CPU has AVX-512F (backend "x64-avx512"). */
+__attribute__((target("avx2,bmi2,adx,avx512f"))) static void
+BK(comb_fetch_z)(struct aff *r, const struct aff *row, uint64_t idx)
+{
+    __m512i acc = _mm512_setzero_si512(), want = _mm512_set1_epi64((long long)idx);
+    __m512i cur = _mm512_set1_epi64(1), one = _mm512_set1_epi64(1);
+    for (int j = 0; j < COMB_SIZE; j++) {
+        __m512i e = _mm512_loadu_si512((const void *)&row[j]);
+        /* keep the load a plain full load: without this the compiler
+         * folds it into a merge-masked load, which touches memory only
+         * under the (secret) mask */
+        __asm__("" : "+v"(e));
+        __mmask8 m = _mm512_cmpeq_epi64_mask(cur, want);
+        acc = _mm512_mask_mov_epi64(acc, m, e);
+        cur = _mm512_add_epi64(cur, one);
+    }
+    _mm512_storeu_si512((void *)r, acc);
+}
 #else
 typedef uint64_t BK(vec) __attribute__((vector_size(16)));
 
@@ -374,8 +397,11 @@ BK_ATTR static void BK(comb_fetch)(struct aff *r, const struct aff *row, uint64_
 
 /* r = k·P for the table of P, constant time in k (k < n; see sm2-fast.md
  * for why no addition meets an exceptional case; the last one still guards
- * against a = b at the cost of one doubling). */
-BK_ATTR static void BK(comb_mul_ct)(struct jac *r, const struct comb *c, const uint64_t k4[4])
+ * against a = b at the cost of one doubling). `fetch` is a constant at each
+ * (inlined) use: the table scan of the backend. */
+BK_ATTR static inline __attribute__((always_inline)) void
+BK(comb_mul_ct_with)(struct jac *r, const struct comb *c, const uint64_t k4[4],
+                     void (*fetch)(struct aff *, const struct aff *, uint64_t))
 {
     uint64_t k[5] = {k4[0], k4[1], k4[2], k4[3], 0};
     struct jac acc, sum, one;
@@ -392,7 +418,7 @@ BK_ATTR static void BK(comb_mul_ct)(struct jac *r, const struct comb *c, const u
          * is then discarded: the arithmetic never sees all-zero operands
          * that a zero digit would otherwise feed it */
         uint64_t zero = sm2_mask_zero64(mag);
-        BK(comb_fetch)(&q, c->t[i], (mag & ~zero) | (1 & zero));
+        fetch(&q, c->t[i], (mag & ~zero) | (1 & zero));
         fp_cneg(q.y, neg);
         BK(jac_madd)(&sum, &acc, &q, &same);
         if (i == COMB_WINDOWS - 1) {
@@ -413,6 +439,19 @@ BK_ATTR static void BK(comb_mul_ct)(struct jac *r, const struct comb *c, const u
     secure_wipe(&sum, sizeof sum);
     secure_wipe(&one, sizeof one);
 }
+
+BK_ATTR static void BK(comb_mul_ct)(struct jac *r, const struct comb *c, const uint64_t k4[4])
+{
+    BK(comb_mul_ct_with)(r, c, k4, BK(comb_fetch));
+}
+
+#if BK_VEC == 32
+__attribute__((target("avx2,bmi2,adx,avx512f"))) static void
+BK(comb_mul_ct_z)(struct jac *r, const struct comb *c, const uint64_t k4[4])
+{
+    BK(comb_mul_ct_with)(r, c, k4, BK(comb_fetch_z));
+}
+#endif
 
 /* ---- variable-time additions (public points only) ---------------------------*/
 
@@ -588,3 +627,22 @@ static const struct sm2_backend BK(backend) = {
     .fp_mul = BK(fp_mul_fn),
     .fp_sqr = BK(fp_sqr_fn),
 };
+
+#if BK_VEC == 32
+/* The same backend with AVX-512 scans of the comb tables. */
+static const struct sm2_backend BK(backend_z) = {
+    .name = BK_NAME "-avx512",
+    .comb_build = BK(comb_build),
+    .comb_mul_ct = BK(comb_mul_ct_z),
+    .var_mul_ct = BK(var_mul_ct),
+    .double_mul_vt = BK(double_mul_vt),
+    .jac_to_bytes = BK(jac_to_bytes),
+    .jac_pair_to_bytes = BK(jac_pair_to_bytes),
+    .jac_x_plain = BK(jac_x_plain),
+    .jac_x_equals = BK(jac_x_equals),
+    .aff_from_bytes = BK(aff_from_bytes),
+    .fp_inv_fermat = BK(fp_inv_fermat),
+    .fp_mul = BK(fp_mul_fn),
+    .fp_sqr = BK(fp_sqr_fn),
+};
+#endif

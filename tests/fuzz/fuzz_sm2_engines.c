@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static EC_GROUP *grp;
 static BN_CTX *bctx;
 static BIGNUM *pmod;
-static const char *backends[2] = {"generic", "x64"};
+static const char *backends[3] = {"generic", "x64", "x64-avx512"};
 static int nbackends = 1;
 
 static _Noreturn void fail(const char *what)
@@ -60,8 +60,8 @@ static void setup(void)
     pmod = BN_new();
     if (!grp || !bctx || !pmod || !EC_GROUP_get_curve(grp, pmod, NULL, NULL, bctx))
         abort();
-    if (sm2_fast_set_backend("x64") == 0)
-        nbackends = 2;
+    while (nbackends < 3 && sm2_fast_set_backend(backends[nbackends]) == 0)
+        nbackends++;
     sm2_fast_set_backend(backends[0]);
 }
 

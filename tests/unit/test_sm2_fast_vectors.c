@@ -31,7 +31,7 @@ struct setting {
     const char *backend; /* fast engine only */
 };
 
-static struct setting settings[3];
+static struct setting settings[4];
 static size_t nsettings;
 
 static int setup(void **state)
@@ -41,6 +41,8 @@ static int setup(void **state)
     settings[nsettings++] = (struct setting){SM2_ENGINE_FAST, "generic"};
     if (sm2_fast_set_backend("x64") == 0)
         settings[nsettings++] = (struct setting){SM2_ENGINE_FAST, "x64"};
+    if (sm2_fast_set_backend("x64-avx512") == 0)
+        settings[nsettings++] = (struct setting){SM2_ENGINE_FAST, "x64-avx512"};
     return sm2_fast_available() ? 0 : -1;
 }
 
