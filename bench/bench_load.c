@@ -7,21 +7,37 @@
  *
  *   bench_load --url URL --ca PEM --app ID --key FILE --node-pub HEX
  *              --endpoint PATH --body JSON [--threads N] [--seconds S]
- *              [--pid NAME=PID ...] [--label TEXT]
+ *              [--warmup S] [--pid NAME=PID ...] [--label TEXT]
+ *              [--sm2-engine fast|openssl] [--sm2-seconds S]
+ *              [--json FILE --tag TEXT]
+ *
+ * --key is an app's JSON file (apps/<id>.json: "privateKey") or a node's
+ * bare hex key file (node.key, for --app node:<id> calls).
+ * --warmup runs the same threads for S seconds before anything is counted
+ * (connections, SQLite's cache and the fast engine's per-key tables are then
+ * built, as on a node that has been up for a while).
+ * --json appends one line per run (counts, every latency, CPU seconds per
+ * server and of this client) for node_bench.sh to pool runs of the same
+ * configuration; --tag names that configuration.
  *
  * The SM2 set of one sharing call on the serving node: verify the envelope,
  * decrypt the business data, verify the token, encrypt the answer, sign it.
+ * It is measured after the load, on --sm2-engine (default: this process's
+ * engine, which the client uses); the client itself stays on its engine.
  */
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ecert/ecert.h>
 
 #include "common/buf.h"
+#include "common/secure.h"
 #include "crypto/sm2.h"
 #include "sdk/sdk.h"
 
@@ -30,8 +46,9 @@
 
 struct opts {
     const char *url, *ca, *app, *keyfile, *node_pub, *endpoint, *body, *label;
+    const char *json_path, *tag, *sm2_engine;
     int threads;
-    double seconds;
+    double seconds, warmup, sm2_seconds;
     const char *pid_names[MAX_PIDS];
     int pids[MAX_PIDS];
     int npids;
@@ -44,7 +61,7 @@ struct worker {
     size_t nlat, cap;
     long errors;
     int last_code;
-    double stop_at;
+    double count_from, stop_at;
 };
 
 static double now_s(void)
@@ -98,7 +115,9 @@ static void *work(void *arg)
         double t0 = now_s();
         ecert_status st = ecert_client_call(c, w->o->endpoint, w->o->body, &code, &res, &msg);
         double dt = now_s() - t0;
-        if (st || code != 0) {
+        if (t0 < w->count_from) {
+            /* warm-up: not counted */
+        } else if (st || code != 0) {
             w->errors++;
             w->last_code = st ? (int)st : code;
         } else if (w->nlat < w->cap) {
@@ -154,21 +173,63 @@ static double sm2_set_cost(double secs)
     return used / (double)n;
 }
 
-static char *slurp(const char *path)
+static double self_cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* The private key of --key: "privateKey" of an app's JSON file, or the 64 hex
+ * digits of a node's key file. */
+static int read_private_hex(const char *path, char out[65])
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
-    static char buf[65536];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+        return -1;
+    char text[65536];
+    size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
-    buf[n] = 0;
-    return buf;
+    text[n] = 0;
+    const char *p = strstr(text, "\"privateKey\"");
+    if (p) {
+        p = strchr(p + 12, ':');
+        p = p ? strchr(p, '"') : NULL;
+        if (!p)
+            return -1;
+        p++;
+    } else {
+        p = text;
+        while (isspace((unsigned char)*p))
+            p++;
+    }
+    size_t k = 0;
+    while (k < 64 && isxdigit((unsigned char)p[k]))
+        k++;
+    if (k != 64)
+        return -1;
+    memcpy(out, p, 64);
+    out[64] = 0;
+    secure_wipe(text, sizeof text);
+    return 0;
+}
+
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fputc('\\', f);
+        if ((unsigned char)*s >= 0x20)
+            fputc(*s, f);
+    }
+    fputc('"', f);
 }
 
 int main(int argc, char **argv)
 {
-    struct opts o = {.threads = 4, .seconds = 5, .label = ""};
+    struct opts o = {.threads = 4, .seconds = 5, .sm2_seconds = 0.5, .label = "", .tag = ""};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--url"))
@@ -187,10 +248,20 @@ int main(int argc, char **argv)
             o.body = v;
         else if (!strcmp(k, "--label"))
             o.label = v;
+        else if (!strcmp(k, "--json"))
+            o.json_path = v;
+        else if (!strcmp(k, "--tag"))
+            o.tag = v;
+        else if (!strcmp(k, "--sm2-engine"))
+            o.sm2_engine = v;
         else if (!strcmp(k, "--threads"))
             o.threads = (int)strtol(v, NULL, 10);
         else if (!strcmp(k, "--seconds"))
             o.seconds = strtod(v, NULL);
+        else if (!strcmp(k, "--warmup"))
+            o.warmup = strtod(v, NULL);
+        else if (!strcmp(k, "--sm2-seconds"))
+            o.sm2_seconds = strtod(v, NULL);
         else if (!strcmp(k, "--pid") && o.npids < MAX_PIDS) {
             const char *eq = strchr(v, '=');
             if (!eq)
@@ -202,40 +273,54 @@ int main(int argc, char **argv)
             return 2;
         }
     }
+    enum sm2_engine set_engine = sm2_engine_get();
     if (!o.url || !o.app || !o.keyfile || !o.node_pub || !o.endpoint || !o.body ||
-        o.threads < 1 || o.threads > 64 || o.seconds <= 0) {
+        o.threads < 1 || o.threads > 64 || o.seconds <= 0 || o.warmup < 0 ||
+        o.sm2_seconds <= 0 ||
+        (o.sm2_engine && sm2_engine_from_name(o.sm2_engine, &set_engine))) {
         fprintf(stderr, "usage: bench_load --url URL --ca PEM --app ID --key FILE --node-pub HEX "
-                        "--endpoint PATH --body JSON [--threads N] [--seconds S] "
-                        "[--pid NAME=PID ...]\n");
+                        "--endpoint PATH --body JSON [--threads N] [--seconds S] [--warmup S] "
+                        "[--pid NAME=PID ...] [--label TEXT] [--sm2-engine fast|openssl] "
+                        "[--sm2-seconds S] [--json FILE --tag TEXT]\n");
         return 2;
     }
-    /* The key file is the federation's apps/<id>.json: take privateKey. */
-    char *kt = slurp(o.keyfile);
-    char *pk = kt ? strstr(kt, "\"privateKey\"") : NULL;
     char priv[65] = "";
-    if (pk && (pk = strchr(pk + 12, '"')) != NULL)
-        snprintf(priv, sizeof priv, "%.64s", pk + 1);
     ecert_key *key = NULL, *pub = NULL;
-    if (ecert_key_parse_private(priv, strlen(priv), &key) ||
+    if (read_private_hex(o.keyfile, priv) ||
+        ecert_key_parse_private(priv, strlen(priv), &key) ||
         ecert_key_parse_public(o.node_pub, strlen(o.node_pub), &pub)) {
-        fprintf(stderr, "bench_load: keys: %s\n", ecert_last_error());
+        fprintf(stderr, "bench_load: keys: %s\n", key ? ecert_last_error() : "no private key");
         return 2;
     }
+    secure_wipe(priv, sizeof priv);
     struct worker w[64];
     pthread_t th[64];
-    double cpu0[MAX_PIDS];
-    for (int i = 0; i < o.npids; i++)
-        cpu0[i] = cpu_s_of(o.pids[i]);
-    double t0 = now_s();
+    double t_start = now_s();
     for (int i = 0; i < o.threads; i++) {
         w[i] = (struct worker){.o = &o, .key = key, .pub = pub, .cap = MAX_SAMPLES / 64,
-                               .stop_at = t0 + o.seconds};
+                               .count_from = t_start + o.warmup,
+                               .stop_at = t_start + o.warmup + o.seconds};
         w[i].lat = malloc(w[i].cap * sizeof(double));
         pthread_create(&th[i], NULL, work, &w[i]);
     }
+    /* The servers' and this client's CPU from the end of the warm-up on. */
+    double wait = t_start + o.warmup - now_s();
+    if (wait > 0) {
+        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+        nanosleep(&ts, NULL);
+    }
+    double cpu0[MAX_PIDS];
+    for (int i = 0; i < o.npids; i++)
+        cpu0[i] = cpu_s_of(o.pids[i]);
+    double client0 = self_cpu_s();
+    double t0 = now_s();
     for (int i = 0; i < o.threads; i++)
         pthread_join(th[i], NULL);
     double elapsed = now_s() - t0;
+    double client_cpu = self_cpu_s() - client0;
+    double cpu[MAX_PIDS];
+    for (int i = 0; i < o.npids; i++)
+        cpu[i] = cpu_s_of(o.pids[i]) - cpu0[i];
     size_t total = 0;
     long errors = 0;
     int last_code = 0;
@@ -261,18 +346,56 @@ int main(int argc, char **argv)
            "%.1f s)\n",
            o.label, (double)total / elapsed, p50 * 1e3, p99 * 1e3, total, errors, lastbuf,
            o.threads, elapsed);
-    double sm2 = sm2_set_cost(0.5);
+    /* The client is done: measure the SM2 set on the engine asked for. */
+    enum sm2_engine client_engine = sm2_engine_get();
+    double sm2 = -1;
+    if (!sm2_engine_set(set_engine)) {
+        sm2 = sm2_set_cost(o.sm2_seconds);
+        sm2_engine_set(client_engine);
+    }
     for (int i = 0; i < o.npids; i++) {
-        double cpu = cpu_s_of(o.pids[i]) - cpu0[i];
-        double per = total ? cpu / (double)total : 0;
+        double per = total ? cpu[i] / (double)total : 0;
         printf("    server %-10s CPU %7.3f ms/request", o.pid_names[i], per * 1e3);
-        if (i == 0)
-            printf("   (one SM2 set: %.3f ms; non-SM2 share %.1f%%)", sm2 * 1e3,
+        if (i == 0 && sm2 > 0)
+            printf("   (one SM2 set on %s: %.3f ms; non-SM2 share %.1f%%)",
+                   sm2_engine_name(set_engine), sm2 * 1e3,
                    per > 0 ? 100.0 * (1.0 - sm2 / per) : 0.0);
         printf("\n");
+    }
+    printf("    client            CPU %7.3f ms/request   (%s engine)\n",
+           total ? client_cpu / (double)total * 1e3 : 0.0, sm2_engine_name(client_engine));
+    fflush(stdout);
+    int rc = total > 0 ? 0 : 1;
+    if (o.json_path) {
+        FILE *f = fopen(o.json_path, "a");
+        if (!f) {
+            fprintf(stderr, "bench_load: cannot append to %s\n", o.json_path);
+            rc = 2;
+        } else {
+            fputs("{\"tag\":", f);
+            json_str(f, o.tag);
+            fputs(",\"label\":", f);
+            json_str(f, o.label);
+            fprintf(f, ",\"ok\":%zu,\"errors\":%ld,\"lastCode\":%d,\"elapsed\":%.6f,"
+                       "\"clientCpu\":%.6f,\"sm2SetMs\":%.6f,\"sm2Engine\":",
+                    total, errors, last_code, elapsed, client_cpu, sm2 * 1e3);
+            json_str(f, sm2_engine_name(set_engine));
+            fputs(",\"cpu\":{", f);
+            for (int i = 0; i < o.npids; i++) {
+                fputs(i ? "," : "", f);
+                json_str(f, o.pid_names[i]);
+                fprintf(f, ":%.6f", cpu[i]);
+            }
+            fputs("},\"latMs\":[", f);
+            for (size_t i = 0; i < total; i++)
+                fprintf(f, "%s%.4f", i ? "," : "", all[i] * 1e3);
+            fputs("]}\n", f);
+            if (fclose(f))
+                rc = 2;
+        }
     }
     free(all);
     ecert_key_free(key);
     ecert_key_free(pub);
-    return total > 0 ? 0 : 1;
+    return rc;
 }
