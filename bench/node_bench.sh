@@ -52,7 +52,13 @@ start_nodes() {
 const https=require('https'),fs=require('fs');const d=require('$tmp/fed/federation.json');
 const ca=fs.readFileSync('$tmp/fed/ca.pem');let left=d.nodes.length,tries=0;
 function poll(n){https.get(n.url+'/healthz',{ca},r=>{r.resume();if(r.statusCode==200){if(--left==0)process.exit(0)}else setTimeout(()=>poll(n),100)}).on('error',()=>{if(++tries>400)process.exit(1);setTimeout(()=>poll(n),100)})}
-d.nodes.forEach(poll);"
+d.nodes.forEach(poll);" || {
+    echo "node_bench: the federation did not come up (engine '${engine:-default}'); node logs:" >&2
+    for n in YRD-HUB YRD-SH YRD-JS YRD-ZJ YRD-AH YRD-TRUST; do
+      echo "--- $n" >&2; tail -n 5 "$tmp/$n.log" >&2
+    done
+    return 1
+  }
 }
 start_nodes ""
 q() { node -e "const d=require('$tmp/fed/federation.json');console.log(($1))"; }
