@@ -7,15 +7,20 @@
  *
  *   bench_load --url URL --ca PEM --app ID --key FILE --node-pub HEX
  *              --endpoint PATH --body JSON [--threads N] [--seconds S]
- *              [--warmup S] [--pid NAME=PID ...] [--label TEXT]
+ *              [--warmup S] [--warmup-requests N] [--pid NAME=PID ...]
+ *              [--label TEXT]
  *              [--sm2-engine fast|openssl] [--sm2-seconds S]
  *              [--json FILE --tag TEXT]
  *
  * --key is an app's JSON file (apps/<id>.json: "privateKey") or a node's
  * bare hex key file (node.key, for --app node:<id> calls).
- * --warmup runs the same threads for S seconds before anything is counted
- * (connections, SQLite's cache and the fast engine's per-key tables are then
- * built, as on a node that has been up for a while).
+ * --warmup runs the same threads for S seconds, and until N requests have
+ * completed, before anything is counted: connections, SQLite's cache and the
+ * fast engine's per-key tables are then built, as on a node that has been up
+ * for a while (each of a node's handler threads keeps its own connections to
+ * its peers, so a cold federation pays TLS handshakes for dozens of requests).
+ * Then it counts the requests that complete within --seconds, and reads the
+ * CPU times at the same two instants.
  * --json appends one line per run (counts, every latency, CPU seconds per
  * server and of this client) for node_bench.sh to pool runs of the same
  * configuration; --tag names that configuration.
@@ -27,6 +32,7 @@
  */
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,19 +55,29 @@ struct opts {
     const char *json_path, *tag, *sm2_engine;
     int threads;
     double seconds, warmup, sm2_seconds;
+    long warmup_requests;
     const char *pid_names[MAX_PIDS];
     int pids[MAX_PIDS];
     int npids;
 };
 
+/* The phases, set by the main thread: warming up (nothing counted), counting,
+ * stopped. A request counts when it completes while counting: requests in
+ * flight at either edge then weigh alike on the count and on the CPU time
+ * read at the same edges. */
+struct phase {
+    atomic_int counting, stopped;
+    atomic_long warm_done; /* requests completed while warming up */
+};
+
 struct worker {
     const struct opts *o;
+    struct phase *ph;
     ecert_key *key, *pub;
     double *lat;
     size_t nlat, cap;
     long errors;
     int last_code;
-    double count_from, stop_at;
 };
 
 static double now_s(void)
@@ -109,14 +125,16 @@ static void *work(void *arg)
         w->errors++;
         return NULL;
     }
-    while (now_s() < w->stop_at) {
+    while (!atomic_load(&w->ph->stopped)) {
         int code = -1;
         char *res = NULL, *msg = NULL;
         double t0 = now_s();
         ecert_status st = ecert_client_call(c, w->o->endpoint, w->o->body, &code, &res, &msg);
         double dt = now_s() - t0;
-        if (t0 < w->count_from) {
-            /* warm-up: not counted */
+        if (atomic_load(&w->ph->stopped)) {
+            /* completed after the end: not counted */
+        } else if (!atomic_load(&w->ph->counting)) {
+            atomic_fetch_add(&w->ph->warm_done, 1);
         } else if (st || code != 0) {
             w->errors++;
             w->last_code = st ? (int)st : code;
@@ -171,6 +189,15 @@ static double sm2_set_cost(double secs)
     sm2_key_free(a);
     sm2_key_free(b);
     return used / (double)n;
+}
+
+static void sleep_s(double s)
+{
+    if (s <= 0)
+        return;
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
 }
 
 static double self_cpu_s(void)
@@ -260,6 +287,8 @@ int main(int argc, char **argv)
             o.seconds = strtod(v, NULL);
         else if (!strcmp(k, "--warmup"))
             o.warmup = strtod(v, NULL);
+        else if (!strcmp(k, "--warmup-requests"))
+            o.warmup_requests = strtol(v, NULL, 10);
         else if (!strcmp(k, "--sm2-seconds"))
             o.sm2_seconds = strtod(v, NULL);
         else if (!strcmp(k, "--pid") && o.npids < MAX_PIDS) {
@@ -276,10 +305,12 @@ int main(int argc, char **argv)
     enum sm2_engine set_engine = sm2_engine_get();
     if (!o.url || !o.app || !o.keyfile || !o.node_pub || !o.endpoint || !o.body ||
         o.threads < 1 || o.threads > 64 || o.seconds <= 0 || o.warmup < 0 ||
+        o.warmup_requests < 0 ||
         o.sm2_seconds <= 0 ||
         (o.sm2_engine && sm2_engine_from_name(o.sm2_engine, &set_engine))) {
         fprintf(stderr, "usage: bench_load --url URL --ca PEM --app ID --key FILE --node-pub HEX "
                         "--endpoint PATH --body JSON [--threads N] [--seconds S] [--warmup S] "
+                        "[--warmup-requests N] "
                         "[--pid NAME=PID ...] [--label TEXT] [--sm2-engine fast|openssl] "
                         "[--sm2-seconds S] [--json FILE --tag TEXT]\n");
         return 2;
@@ -295,32 +326,37 @@ int main(int argc, char **argv)
     secure_wipe(priv, sizeof priv);
     struct worker w[64];
     pthread_t th[64];
+    struct phase ph;
+    atomic_init(&ph.counting, 0);
+    atomic_init(&ph.stopped, 0);
+    atomic_init(&ph.warm_done, 0);
     double t_start = now_s();
     for (int i = 0; i < o.threads; i++) {
-        w[i] = (struct worker){.o = &o, .key = key, .pub = pub, .cap = MAX_SAMPLES / 64,
-                               .count_from = t_start + o.warmup,
-                               .stop_at = t_start + o.warmup + o.seconds};
+        w[i] = (struct worker){.o = &o, .ph = &ph, .key = key, .pub = pub,
+                               .cap = MAX_SAMPLES / 64};
         w[i].lat = malloc(w[i].cap * sizeof(double));
         pthread_create(&th[i], NULL, work, &w[i]);
     }
-    /* The servers' and this client's CPU from the end of the warm-up on. */
-    double wait = t_start + o.warmup - now_s();
-    if (wait > 0) {
-        struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-        nanosleep(&ts, NULL);
-    }
-    double cpu0[MAX_PIDS];
+    /* Warm-up: --warmup seconds and --warmup-requests completed requests
+     * (at most a minute, so that a failing node cannot hold the bench). */
+    sleep_s(o.warmup);
+    while (atomic_load(&ph.warm_done) < o.warmup_requests && now_s() - t_start < 60)
+        sleep_s(0.01);
+    /* Counting: the servers' and this client's CPU read at both edges. */
+    double cpu0[MAX_PIDS], cpu[MAX_PIDS];
     for (int i = 0; i < o.npids; i++)
         cpu0[i] = cpu_s_of(o.pids[i]);
     double client0 = self_cpu_s();
     double t0 = now_s();
-    for (int i = 0; i < o.threads; i++)
-        pthread_join(th[i], NULL);
+    atomic_store(&ph.counting, 1);
+    sleep_s(o.seconds);
+    atomic_store(&ph.stopped, 1);
     double elapsed = now_s() - t0;
-    double client_cpu = self_cpu_s() - client0;
-    double cpu[MAX_PIDS];
     for (int i = 0; i < o.npids; i++)
         cpu[i] = cpu_s_of(o.pids[i]) - cpu0[i];
+    double client_cpu = self_cpu_s() - client0;
+    for (int i = 0; i < o.threads; i++)
+        pthread_join(th[i], NULL);
     size_t total = 0;
     long errors = 0;
     int last_code = 0;
