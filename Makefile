@@ -6,7 +6,8 @@
 #   make check-pg   only the PostgreSQL tests (a throwaway server, scripts/pg.sh)
 #   make bench      crypto throughput (ecert API vs raw OpenSSL, side by side), the
 #                   rate limiter's cost per call (bench_rate), then end-to-end load
-#                   on a real local federation (bench/node_bench.sh)
+#                   on a real local federation, and cert/search with crypto_engine =
+#                   openssl against fast on every node (bench/node_bench.sh)
 #   make fuzz       every libFuzzer target for FUZZ_SECONDS each (clang)
 #   make bench-scale  BENCH_N certificates into SQLite and PostgreSQL: import
 #                   rate, size, lookup latency at 10^4 and at BENCH_N
