@@ -13,9 +13,9 @@ set -euo pipefail
 BUILD=${1:-build}
 SECONDS_PER=${BENCH_SECONDS:-5}
 THREADS=${BENCH_THREADS:-4}
-ENGINE_SECONDS=${BENCH_ENGINE_SECONDS:-2}   # per run of the engine comparison
-ENGINE_ROUNDS=${BENCH_ENGINE_ROUNDS:-4}     # each round runs both engines
-WARMUP=${BENCH_WARMUP:-0.5}                 # seconds before each run's counting
+ENGINE_SECONDS=${BENCH_ENGINE_SECONDS:-1.5} # per run of the engine comparison
+ENGINE_ROUNDS=${BENCH_ENGINE_ROUNDS:-6}     # each round runs both engines
+WARMUP=${BENCH_WARMUP:-0.3}                 # seconds before each run's counting
 ECERT="$BUILD/ecert"; ECERTD="$BUILD/ecertd"; LOAD="$BUILD/bench/bench_load"
 NODES=(YRD-HUB YRD-SH YRD-JS YRD-ZJ YRD-AH YRD-TRUST)
 tmp=$(mktemp -d)
