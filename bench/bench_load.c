@@ -31,6 +31,7 @@
  * engine, which the client uses); the client itself stays on its engine.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -196,7 +197,8 @@ static void sleep_s(double s)
     if (s <= 0)
         return;
     struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0) {
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        /* a signal: sleep what is left */
     }
 }
 
@@ -223,23 +225,23 @@ static int read_private_hex(const char *path, char out[65])
     if (p) {
         p = strchr(p + 12, ':');
         p = p ? strchr(p, '"') : NULL;
-        if (!p)
-            return -1;
-        p++;
+        p = p ? p + 1 : NULL;
     } else {
         p = text;
         while (isspace((unsigned char)*p))
             p++;
     }
     size_t k = 0;
-    while (k < 64 && isxdigit((unsigned char)p[k]))
+    while (p && k < 64 && isxdigit((unsigned char)p[k]))
         k++;
-    if (k != 64)
-        return -1;
-    memcpy(out, p, 64);
-    out[64] = 0;
+    int rc = -1;
+    if (k == 64) {
+        memcpy(out, p, 64);
+        out[64] = 0;
+        rc = 0;
+    }
     secure_wipe(text, sizeof text);
-    return 0;
+    return rc;
 }
 
 static void json_str(FILE *f, const char *s)
@@ -317,10 +319,14 @@ int main(int argc, char **argv)
     }
     char priv[65] = "";
     ecert_key *key = NULL, *pub = NULL;
-    if (read_private_hex(o.keyfile, priv) ||
-        ecert_key_parse_private(priv, strlen(priv), &key) ||
+    if (read_private_hex(o.keyfile, priv)) {
+        fprintf(stderr, "bench_load: no private key in %s\n", o.keyfile);
+        return 2;
+    }
+    if (ecert_key_parse_private(priv, strlen(priv), &key) ||
         ecert_key_parse_public(o.node_pub, strlen(o.node_pub), &pub)) {
-        fprintf(stderr, "bench_load: keys: %s\n", key ? ecert_last_error() : "no private key");
+        fprintf(stderr, "bench_load: keys: %s\n", ecert_last_error());
+        secure_wipe(priv, sizeof priv);
         return 2;
     }
     secure_wipe(priv, sizeof priv);
