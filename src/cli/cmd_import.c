@@ -33,6 +33,7 @@
 #include "codes/ids.h"
 #include "common/arena.h"
 #include "common/codec.h"
+#include "common/flatjson.h"
 #include "common/error.h"
 #include "crypto/sm3.h"
 
@@ -57,6 +58,8 @@
  * bytes at most); past this, further ones are counted but not printed. */
 #define BATCH_REJECTS_MAX (8u << 20)
 #define JOBS_MAX 64
+/* Top-level members the flatjson shortcut takes (more: jansson parses). */
+#define FLAT_MEMBERS 64
 
 /* ---- arguments ----------------------------------------------------------- */
 
@@ -727,29 +730,148 @@ static bool cert_values_ok(const struct cert *c, char *why, size_t cap)
     return true;
 }
 
+/* One line's members as cert_line needs them, read either by the flatjson
+ * shortcut or by jansson (line_view_*); cert_line judges them the same way
+ * whichever filled them. */
+enum vkind { V_ABSENT, V_STRING, V_OBJECT, V_OTHER };
+
+struct vval {
+    enum vkind kind;
+    const char *s; /* V_STRING: the value, NUL-terminated unless raw */
+    size_t len;
+};
+
+/* The members cert_line reads: the string fields, then these. */
+enum { VX_SURFACE = CERT_NFIELDS, VX_FE, VX_FP, VX_FS, VX_N };
+static const char *const vx_names[VX_N - CERT_NFIELDS] = {"SurfaceData", "fileEntity",
+                                                          "filePath", "fileSM3"};
+
+struct line_view {
+    bool is_object;
+    struct vval v[VX_N];
+    /* SurfaceData when it is an object: its jansson value, or its text
+     * within the line (flatjson), to be written compactly */
+    const json_t *surface_json;
+    const char *surface_text;
+    size_t surface_len;
+};
+
+static const char *vx_name(size_t i)
+{
+    return i < CERT_NFIELDS ? cert_fields[i].name : vx_names[i - CERT_NFIELDS];
+}
+
+/* From jansson's object (or non-object); fe_raw: the fileEntity value cut
+ * out of the text (find_file_entity), which then replaces the empty one. */
+static void line_view_json(const json_t *o, const char *fe_raw, size_t fe_raw_len,
+                           struct line_view *lv)
+{
+    memset(lv, 0, sizeof *lv);
+    lv->is_object = json_is_object(o);
+    if (!lv->is_object)
+        return;
+    for (size_t i = 0; i < VX_N; i++) {
+        const json_t *j = json_object_get(o, vx_name(i));
+        struct vval *v = &lv->v[i];
+        if (!j) {
+            v->kind = V_ABSENT;
+        } else if (json_is_string(j)) {
+            v->kind = V_STRING;
+            v->s = json_string_value(j);
+            v->len = json_string_length(j);
+        } else {
+            v->kind = json_is_object(j) ? V_OBJECT : V_OTHER;
+        }
+        if (i == VX_SURFACE && v->kind == V_OBJECT)
+            lv->surface_json = j;
+    }
+    if (fe_raw && lv->v[VX_FE].kind == V_STRING) {
+        lv->v[VX_FE].s = fe_raw;
+        lv->v[VX_FE].len = fe_raw_len;
+    }
+}
+
+/* From flatjson's members of `text`, whose string values are then
+ * NUL-terminated in place (each over its closing quote: the text is not
+ * parsed again). */
+static void line_view_flat(char *text, const struct flatjson_member *m, size_t k,
+                           struct line_view *lv)
+{
+    memset(lv, 0, sizeof *lv);
+    lv->is_object = true;
+    for (size_t j = 0; j < k; j++) {
+        for (size_t i = 0; i < VX_N; i++) {
+            const char *name = vx_name(i);
+            if (strlen(name) != m[j].klen || memcmp(name, m[j].key, m[j].klen) != 0)
+                continue;
+            struct vval *v = &lv->v[i];
+            if (m[j].object) {
+                v->kind = V_OBJECT;
+                if (i == VX_SURFACE) {
+                    lv->surface_text = m[j].val;
+                    lv->surface_len = m[j].vlen;
+                }
+            } else {
+                v->kind = V_STRING;
+                v->s = m[j].val;
+                v->len = m[j].vlen;
+            }
+            break;
+        }
+    }
+    for (size_t j = 0; j < k; j++)
+        if (!m[j].object)
+            text[m[j].val + m[j].vlen - text] = 0;
+}
+
+/* v as a string of at most max bytes (empty only when allowed). On failure
+ * writes the reason into why. */
+static bool view_str(const struct line_view *lv, size_t i, size_t max, bool allow_empty,
+                     const char **out, char *why, size_t cap)
+{
+    const struct vval *v = &lv->v[i];
+    const char *name = vx_name(i);
+    if (v->kind == V_ABSENT) {
+        snprintf(why, cap, "%s: missing", name);
+        return false;
+    }
+    if (v->kind != V_STRING) {
+        snprintf(why, cap, "%s: must be a string", name);
+        return false;
+    }
+    if (v->len > max) {
+        snprintf(why, cap, "%s: %zu bytes, limit %zu", name, v->len, max);
+        return false;
+    }
+    if (v->len == 0 && !allow_empty) {
+        snprintf(why, cap, "%s: empty", name);
+        return false;
+    }
+    *out = v->s;
+    return true;
+}
+
 /* The file's bytes into the arena: fileEntity decoded, or filePath read
  * (relative to the JSONL file's directory). */
-static bool cert_file_load(struct batch *b, const char *dir, const json_t *fe, const json_t *fp,
-                           struct cert *c, char *why, size_t cap)
+static bool cert_file_load(struct batch *b, const char *dir, const struct vval *fe,
+                           const struct vval *fp, struct cert *c, char *why, size_t cap)
 {
-    if (fe) {
-        const char *b64 = b->fe_raw ? b->fe_raw : json_string_value(fe);
-        size_t len = b->fe_raw ? b->fe_raw_len : json_string_length(fe);
-        size_t max = BASE64_DECODED_MAX(len);
+    if (fe->kind != V_ABSENT) {
+        size_t max = BASE64_DECODED_MAX(fe->len);
         uint8_t *out = arena_alloc(&b->arena, max ? max : 1);
         size_t n = 0;
         if (!out) {
             snprintf(why, cap, "fileEntity: %s", err_detail());
             return false;
         }
-        if (base64_decode(b64, len, out, max, &n, BASE64_SKIP_WS) != ECERT_OK) {
+        if (base64_decode(fe->s, fe->len, out, max, &n, BASE64_SKIP_WS) != ECERT_OK) {
             snprintf(why, cap, "fileEntity: %s", err_detail());
             return false;
         }
         c->file = out;
         c->file_len = n;
     } else {
-        const char *rel = json_string_value(fp);
+        const char *rel = fp->s;
         char path[PATH_BYTES];
         int n = rel[0] == '/' ? snprintf(path, sizeof path, "%s", rel)
                               : snprintf(path, sizeof path, "%s/%s", dir, rel);
@@ -774,26 +896,62 @@ static bool cert_file_load(struct batch *b, const char *dir, const json_t *fe, c
         }
     }
     if (c->file_len == 0) {
-        snprintf(why, cap, "%s: the file is empty", fe ? "fileEntity" : "filePath");
+        snprintf(why, cap, "%s: the file is empty",
+                 fe->kind != V_ABSENT ? "fileEntity" : "filePath");
         return false;
     }
     return true;
 }
 
-/* Validates one line's object; a good one joins the batch (its strings
+/* SurfaceData written compactly into the arena, or NULL (why says why). */
+static char *surface_compact(struct batch *b, const struct line_view *lv, char *why, size_t cap)
+{
+    char *out;
+    size_t slen;
+    if (lv->surface_text) {
+        /* at most its text's length: the compact form only drops spaces */
+        out = arena_alloc(&b->arena, lv->surface_len + 1);
+        if (!out) {
+            snprintf(why, cap, "%s", err_detail());
+            return NULL;
+        }
+        slen = flatjson_compact(lv->surface_text, lv->surface_len, out);
+    } else {
+        char *dump = json_dumps(lv->surface_json, JSON_COMPACT);
+        if (!dump) {
+            snprintf(why, cap, "SurfaceData: cannot be serialised");
+            return NULL;
+        }
+        slen = strlen(dump);
+        out = slen > SURFACE_MAX ? NULL : arena_strndup(&b->arena, dump, slen);
+        free(dump);
+        if (!out && slen <= SURFACE_MAX) {
+            snprintf(why, cap, "%s", err_detail());
+            return NULL;
+        }
+    }
+    if (slen > SURFACE_MAX) {
+        snprintf(why, cap, "SurfaceData: %zu bytes, limit %u", slen, SURFACE_MAX);
+        return NULL;
+    }
+    return out;
+}
+
+/* Validates one line's members; a good line joins the batch (its strings
  * copied into the batch arena), a bad one is reported. */
-static void cert_line(struct batch *b, const char *dir, unsigned long line, const json_t *o)
+static void cert_line(struct batch *b, const char *dir, unsigned long line,
+                      const struct line_view *lv)
 {
     char why[400];
     struct cert c;
     memset(&c, 0, sizeof c);
-    if (!json_is_object(o)) {
+    if (!lv->is_object) {
         batch_reject(b, line, "not a JSON object");
         return;
     }
     for (size_t i = 0; i < CERT_NFIELDS; i++)
-        if (!get_str(o, cert_fields[i].name, cert_fields[i].max, cert_fields[i].allow_empty,
-                     cert_slot(&c, i), why, sizeof why)) {
+        if (!view_str(lv, i, cert_fields[i].max, cert_fields[i].allow_empty, cert_slot(&c, i),
+                      why, sizeof why)) {
             batch_reject(b, line, "%s", why);
             return;
         }
@@ -801,32 +959,33 @@ static void cert_line(struct batch *b, const char *dir, unsigned long line, cons
         batch_reject(b, line, "%s", why);
         return;
     }
-    const json_t *sd = json_object_get(o, "SurfaceData");
-    if (!json_is_object(sd)) {
-        batch_reject(b, line, "SurfaceData: %s", sd ? "must be a JSON object" : "missing");
+    const struct vval *sd = &lv->v[VX_SURFACE];
+    if (sd->kind != V_OBJECT) {
+        batch_reject(b, line, "SurfaceData: %s",
+                     sd->kind != V_ABSENT ? "must be a JSON object" : "missing");
         return;
     }
-    const json_t *fe = json_object_get(o, "fileEntity"), *fp = json_object_get(o, "filePath");
-    if (fe && fp) {
+    const struct vval *fe = &lv->v[VX_FE], *fp = &lv->v[VX_FP], *fs = &lv->v[VX_FS];
+    if (fe->kind != V_ABSENT && fp->kind != V_ABSENT) {
         batch_reject(b, line, "give fileEntity or filePath, not both");
         return;
     }
-    if (!fe && !fp) {
+    if (fe->kind == V_ABSENT && fp->kind == V_ABSENT) {
         batch_reject(b, line, "fileEntity or filePath: missing");
         return;
     }
-    const json_t *fv = fe ? fe : fp;
-    if (!json_is_string(fv) || (json_string_length(fv) == 0 && !(fe && b->fe_raw))) {
-        batch_reject(b, line, "%s: must be a non-empty string", fe ? "fileEntity" : "filePath");
+    const struct vval *fv = fe->kind != V_ABSENT ? fe : fp;
+    if (fv->kind != V_STRING || fv->len == 0) {
+        batch_reject(b, line, "%s: must be a non-empty string",
+                     fe->kind != V_ABSENT ? "fileEntity" : "filePath");
         return;
     }
-    if (fp && json_string_length(fp) >= PATH_BYTES) {
+    if (fp->kind != V_ABSENT && fp->len >= PATH_BYTES) {
         batch_reject(b, line, "filePath: path too long");
         return;
     }
-    const json_t *fs = json_object_get(o, "fileSM3");
-    if (fs && (!json_is_string(fs) || json_string_length(fs) != 2 * SM3_LEN ||
-               !is_hex(json_string_value(fs), 2 * SM3_LEN))) {
+    if (fs->kind != V_ABSENT &&
+        (fs->kind != V_STRING || fs->len != 2 * SM3_LEN || !is_hex(fs->s, 2 * SM3_LEN))) {
         batch_reject(b, line, "fileSM3: expected 64 hex digits");
         return;
     }
@@ -839,21 +998,8 @@ static void cert_line(struct batch *b, const char *dir, unsigned long line, cons
             return;
         }
     }
-    char *surface = json_dumps(sd, JSON_COMPACT);
-    if (!surface) {
-        batch_reject(b, line, "SurfaceData: cannot be serialised");
-        return;
-    }
-    size_t slen = strlen(surface);
-    if (slen > SURFACE_MAX) {
-        free(surface);
-        batch_reject(b, line, "SurfaceData: %zu bytes, limit %u", slen, SURFACE_MAX);
-        return;
-    }
-    c.surface_json = arena_strndup(&b->arena, surface, slen);
-    free(surface);
-    if (!c.surface_json) {
-        batch_reject(b, line, "%s", err_detail());
+    if (!(c.surface_json = surface_compact(b, lv, why, sizeof why))) {
+        batch_reject(b, line, "%s", why);
         return;
     }
     if (!cert_file_load(b, dir, fe, fp, &c, why, sizeof why)) {
@@ -867,7 +1013,7 @@ static void cert_line(struct batch *b, const char *dir, unsigned long line, cons
         return;
     }
     hex_encode(md, sizeof md, hex);
-    if (fs && strcasecmp(hex, json_string_value(fs)) != 0) {
+    if (fs->kind != V_ABSENT && strcasecmp(hex, fs->s) != 0) {
         batch_reject(b, line, "fileSM3: does not match the file");
         return;
     }
@@ -1099,6 +1245,7 @@ static json_t *line_parse(struct batch *b, const char *text, size_t len, json_er
  * decoded data reaches BATCH_FLUSH_BYTES (b->stop says where to go on). */
 static void batch_parse(const char *dir, struct batch *b)
 {
+    struct flatjson_member members[FLAT_MEMBERS];
     size_t i;
     for (i = b->start; i < b->nlines; i++) {
         if (b->arena.used >= BATCH_FLUSH_BYTES)
@@ -1107,13 +1254,24 @@ static void batch_parse(const char *dir, struct batch *b)
             batch_reject(b, b->lineno[i], "longer than %u bytes", (unsigned)LINE_MAX_BYTES);
             continue;
         }
+        char *text = (char *)b->text.data + b->off[i];
+        struct line_view lv;
+        /* The shortcut first (nearly every line); anything outside its
+         * subset goes to jansson, and either way cert_line decides. */
+        int k = flatjson_parse(text, b->len[i], members, FLAT_MEMBERS);
+        if (k >= 0) {
+            line_view_flat(text, members, (size_t)k, &lv);
+            cert_line(b, dir, b->lineno[i], &lv);
+            continue;
+        }
         json_error_t jerr;
-        json_t *o = line_parse(b, (const char *)b->text.data + b->off[i], b->len[i], &jerr);
+        json_t *o = line_parse(b, text, b->len[i], &jerr);
         if (!o) {
             batch_reject(b, b->lineno[i], "invalid JSON at column %d: %s", jerr.column,
                          jerr.text);
         } else {
-            cert_line(b, dir, b->lineno[i], o);
+            line_view_json(o, b->fe_raw, b->fe_raw_len, &lv);
+            cert_line(b, dir, b->lineno[i], &lv);
             json_decref(o);
         }
     }
