@@ -44,7 +44,7 @@ bool appcache_get(struct appcache *c, const char *app_id, int64_t now_ms, struct
     bool hit = false;
     pthread_mutex_lock(&c->mu);
     struct appcache_entry *e = find(c, app_id);
-    if (e && now_ms - e->fetched_ms < c->ttl_ms && now_ms >= e->fetched_ms) {
+    if (e && !e->stale && now_ms - e->fetched_ms < c->ttl_ms && now_ms >= e->fetched_ms) {
         *pub = sm2_key_ref(e->pub);
         *status = e->status;
         hit = true;
@@ -54,12 +54,16 @@ bool appcache_get(struct appcache *c, const char *app_id, int64_t now_ms, struct
 }
 
 void appcache_put(struct appcache *c, const char *app_id, struct sm2_key *pub, int status,
-                  int64_t now_ms)
+                  int64_t now_ms, int *prev)
 {
+    if (prev)
+        *prev = APPCACHE_NONE;
     if (strlen(app_id) >= sizeof c->e[0].app_id)
         return;
     pthread_mutex_lock(&c->mu);
     struct appcache_entry *e = find(c, app_id);
+    if (e && prev)
+        *prev = e->status;
     if (!e) {
         if (c->n < c->cap) {
             e = &c->e[c->n++];
@@ -78,5 +82,28 @@ void appcache_put(struct appcache *c, const char *app_id, struct sm2_key *pub, i
     e->pub = sm2_key_ref(pub);
     e->status = status;
     e->fetched_ms = now_ms;
+    e->stale = false;
+    pthread_mutex_unlock(&c->mu);
+}
+
+bool appcache_learn(struct appcache *c, const char *app_id, int status)
+{
+    bool marked = false;
+    pthread_mutex_lock(&c->mu);
+    struct appcache_entry *e = find(c, app_id);
+    if (e && e->status != status) {
+        e->status = status;
+        e->stale = true;
+        marked = true;
+    }
+    pthread_mutex_unlock(&c->mu);
+    return marked;
+}
+
+void appcache_expire_all(struct appcache *c)
+{
+    pthread_mutex_lock(&c->mu);
+    for (size_t i = 0; i < c->n; i++)
+        c->e[i].stale = true;
     pthread_mutex_unlock(&c->mu);
 }

@@ -5,6 +5,7 @@
 #include "node/node.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,8 +128,64 @@ static const struct endpoint *find_endpoint(struct node *n, const char *name)
     return NULL;
 }
 
+/* Applies what the other processes on this store learned about apps
+ * (store_app_invalidate below): at most once a second, by one request thread
+ * at a time (the others go on with the cache as it is). Seqs are dense on
+ * both backends, so a jump past the next one means rows were purged before
+ * this process read them: then every entry is fetched again. */
+#define APP_INVAL_CHECK_MS 1000
+#define APP_INVAL_PAGE 256
+
+static void app_invalidations_sync(struct node *n, struct arena *a, int64_t now)
+{
+    if (pthread_mutex_trylock(&n->inval_mu) != 0)
+        return;
+    if (now - n->inval_checked_ms >= APP_INVAL_CHECK_MS || now < n->inval_checked_ms) {
+        n->inval_checked_ms = now;
+        for (;;) {
+            struct app_invalidation *list = NULL;
+            size_t k = 0;
+            if (store_app_invalidations(n->store, a, n->inval_seq, APP_INVAL_PAGE, &list, &k) !=
+                ECERT_OK) {
+                node_log(n, "event=app_invalidations_failed detail=\"%s\"", err_detail());
+                err_clear();
+                break;
+            }
+            if (k && list[0].seq != n->inval_seq + 1)
+                appcache_expire_all(&n->apps);
+            for (size_t i = 0; i < k; i++)
+                if (appcache_learn(&n->apps, list[i].app_id, list[i].status))
+                    node_log(n, "event=app_invalidated app=%s status=%d seq=%" PRId64,
+                             list[i].app_id, list[i].status, list[i].seq);
+            if (k)
+                n->inval_seq = list[k - 1].seq;
+            if (k < APP_INVAL_PAGE)
+                break;
+        }
+    }
+    pthread_mutex_unlock(&n->inval_mu);
+}
+
+/* Tells the other processes on this store that an app's state changed:
+ * when the trust node's answer differs from what this cache knew (fresh or
+ * expired), or, for an app this process had not seen, when it is disabled
+ * (another process may still hold it as active). A store failure is logged,
+ * not returned: the lookup itself succeeded. */
+static void app_changed(struct node *n, const char *app_id, int prev, int status, int64_t now)
+{
+    if (prev == status || (prev == APPCACHE_NONE && status != APP_DISABLED))
+        return;
+    if (store_app_invalidate(n->store, app_id, status, now) != ECERT_OK) {
+        node_log(n, "event=app_invalidate_failed app=%s detail=\"%s\"", app_id, err_detail());
+        err_clear();
+        return;
+    }
+    node_log(n, "event=app_changed app=%s status=%d", app_id, status);
+}
+
 /* An app's public key and state: the trust node reads its own store; a
- * province asks the trust node (cached for app_cache_s). */
+ * province asks the trust node (cached for app_cache_s, and dropped sooner
+ * when another process of the province learned of a change). */
 static ecert_status lookup_app(struct node *n, struct arena *a, const char *app_id, int64_t now,
                                struct sm2_key **pub)
 {
@@ -146,6 +203,7 @@ static ecert_status lookup_app(struct node *n, struct arena *a, const char *app_
                            app.status == APP_DISABLED ? "disabled" : "not registered yet");
         return sm2_key_parse_public(app.public_key, strlen(app.public_key), pub);
     }
+    app_invalidations_sync(n, a, now);
     if (!appcache_get(&n->apps, app_id, now, pub, &status)) {
         const struct directory_node *tn = directory_find(node_directory(n), "YRD-TRUST");
         const char *url = n->cfg.trust_url[0] ? n->cfg.trust_url : (tn ? tn->url : NULL);
@@ -182,7 +240,9 @@ static ecert_status lookup_app(struct node *n, struct arena *a, const char *app_
             json_decref(r);
         }
         buf_release(&res);
-        appcache_put(&n->apps, app_id, *pub, status, now);
+        int prev = APPCACHE_NONE;
+        appcache_put(&n->apps, app_id, *pub, status, now, &prev);
+        app_changed(n, app_id, prev, status, now);
     }
     if (status != APP_ACTIVE || !*pub) {
         sm2_key_free(*pub);
@@ -855,6 +915,7 @@ ecert_status node_start(const struct node_config *cfg, struct node **out)
     n->cfg = *cfg;
     pthread_mutex_init(&n->log_mu, NULL);
     pthread_mutex_init(&n->bg_mu, NULL);
+    pthread_mutex_init(&n->inval_mu, NULL);
     pthread_mutex_init(&n->dir_mu, NULL);
     pthread_mutex_init(&n->peer_mu, NULL);
     pthread_cond_init(&n->bg_cv, NULL);
@@ -995,6 +1056,7 @@ void node_stop(struct node *n)
         fclose(n->log);
     pthread_mutex_destroy(&n->log_mu);
     pthread_mutex_destroy(&n->bg_mu);
+    pthread_mutex_destroy(&n->inval_mu);
     pthread_cond_destroy(&n->bg_cv);
     free(n);
 }

@@ -55,6 +55,11 @@ struct node {
     struct metrics metrics;
     struct appcache apps;         /* provinces: app keys fetched from trust */
     struct ratelimit rate;        /* per-app and per-address budgets (docs/limits.md) */
+    /* app invalidations from the other processes on this store: the last
+     * seq applied and when the store was last asked (inval_mu) */
+    pthread_mutex_t inval_mu;
+    int64_t inval_seq;
+    int64_t inval_checked_ms;
     /* The signed directory in force (node_directory()): swapped whole when a
      * newer version arrives; replaced ones stay allocated until node_stop,
      * so a request that loaded the pointer never sees it freed. */

@@ -75,6 +75,11 @@ struct store_backend {
     ecert_status (*meta_get)(struct store *s, struct arena *a, const char *key,
                              const char **value);
     ecert_status (*meta_put)(struct store *s, const char *key, const char *value);
+
+    ecert_status (*app_invalidate)(struct store *s, const char *app_id, int status,
+                                   int64_t now_ms);
+    ecert_status (*app_invalidations)(struct store *s, struct arena *a, int64_t after,
+                                      size_t max, struct app_invalidation **out, size_t *n);
 };
 
 extern const struct store_backend store_backend_sqlite;

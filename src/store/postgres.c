@@ -54,6 +54,10 @@
 #define TYPE_CODES_MAX 1024
 #define NONCE_PURGE_EVERY 256
 #define REVOKE_PURGE_EVERY 64
+/* App invalidations: kept an hour, purged every 64 additions. */
+#define APP_INVAL_KEEP_MS 3600000
+#define APP_INVAL_PURGE_EVERY 64
+#define APP_INVAL_LIST_MAX 1000
 #define REVOKE_KEEP_S 3600
 #define RATE_PURGE_EVERY 256
 /* Client-side bound on one exchange (send, execute, receive). The server's
@@ -199,6 +203,22 @@ static const char *const migrations[] = {
     "  granted  bigint NOT NULL"
     ");"
     "CREATE INDEX rate_counters_reset ON rate_counters (reset_ms);",
+    /* 4: app-state changes for the other processes on this database. The
+     * seq comes from a counter row updated in the inserting statement: its
+     * row lock, held to the commit, makes inserts commit in seq order, so a
+     * reader never sees seq S + 1 before S (a sequence would allow that). */
+    "CREATE TABLE app_invalidation_seq ("
+    "  id  integer PRIMARY KEY CHECK (id = 1),"
+    "  seq bigint NOT NULL"
+    ");"
+    "INSERT INTO app_invalidation_seq (id, seq) VALUES (1, 0);"
+    "CREATE TABLE app_invalidations ("
+    "  seq     bigint PRIMARY KEY,"
+    "  app_id  text COLLATE \"C\" NOT NULL,"
+    "  status  integer NOT NULL,"
+    "  time_ms bigint NOT NULL"
+    ");"
+    "CREATE INDEX app_invalidations_time ON app_invalidations (time_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -263,6 +283,9 @@ enum stmt_id {
     P_META_PUT,
     P_RATE_TAKE,
     P_RATE_PURGE,
+    P_APP_INVAL_ADD,
+    P_APP_INVAL_PURGE,
+    P_APP_INVAL_LIST,
     STMT_COUNT
 };
 
@@ -348,6 +371,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [P_CODE_USE] = "UPDATE holder_codes SET used = used + 1 "
                    "WHERE cid = $1 AND exp > $2 AND (used = 0 OR $3::int4 = 0)",
     [P_CODE_PURGE] = "DELETE FROM holder_codes WHERE exp < $1",
+    [P_APP_INVAL_ADD] =
+        "WITH s AS (UPDATE app_invalidation_seq SET seq = seq + 1 WHERE id = 1 RETURNING seq) "
+        "INSERT INTO app_invalidations (seq, app_id, status, time_ms) "
+        "SELECT seq, $1::text, $2::integer, $3::bigint FROM s",
+    [P_APP_INVAL_PURGE] = "DELETE FROM app_invalidations WHERE time_ms < $1",
+    [P_APP_INVAL_LIST] = "SELECT seq, app_id, status FROM app_invalidations WHERE seq > $1 "
+                         "ORDER BY seq LIMIT $2",
     [P_META_GET] = "SELECT value FROM meta WHERE key = $1",
     [P_META_PUT] = "INSERT INTO meta (key, value) VALUES ($1, $2) "
                    "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
@@ -409,6 +439,7 @@ struct pg_store {
     atomic_uint nonce_calls;
     atomic_uint revoke_calls;
     atomic_uint rate_calls;
+    atomic_uint inval_calls;
     _Atomic int64_t down_until; /* monotonic ms: no connect attempt before */
     int schema_version;
 };
@@ -1056,6 +1087,7 @@ static ecert_status pg_open(const struct store_config *cfg, struct store **out)
     atomic_init(&s->nonce_calls, 0);
     atomic_init(&s->rate_calls, 0);
     atomic_init(&s->revoke_calls, 0);
+    atomic_init(&s->inval_calls, 0);
     atomic_init(&s->down_until, 0);
 
     /* The first connection migrates; the others connect on first use. */
@@ -2304,6 +2336,65 @@ static ecert_status pg_meta_put(struct store *base, const char *key, const char 
     return run1(s, P_META_PUT, &p, true, NULL, "meta put");
 }
 
+/* ---- app invalidations ------------------------------------------------------*/
+
+static ecert_status pg_app_invalidate(struct store *base, const char *app_id, int status,
+                                      int64_t now_ms)
+{
+    struct pg_store *s = pgs(base);
+    if (!app_id || !app_id[0])
+        return err_set(ECERT_E_ARG, "store_app_invalidate: app_id is required");
+    bool purge = atomic_fetch_add(&s->inval_calls, 1) % APP_INVAL_PURGE_EVERY ==
+                 APP_INVAL_PURGE_EVERY - 1;
+    struct params p = {0};
+    p_text(&p, app_id);
+    p_int(&p, status);
+    p_int(&p, now_ms);
+    /* repeatable: a second row for one change only makes readers drop an
+     * entry twice */
+    ecert_status st = run1(s, P_APP_INVAL_ADD, &p, true, NULL, "app invalidate");
+    if (!st && purge) {
+        struct params q = {0};
+        p_int(&q, now_ms - APP_INVAL_KEEP_MS);
+        (void)run1(s, P_APP_INVAL_PURGE, &q, false, NULL, "app invalidation purge");
+        err_clear();
+    }
+    return st;
+}
+
+static ecert_status pg_app_invalidations(struct store *base, struct arena *a, int64_t after,
+                                         size_t max, struct app_invalidation **out, size_t *n)
+{
+    struct pg_store *s = pgs(base);
+    if (!a || !out || !n || max == 0 || max > APP_INVAL_LIST_MAX)
+        return err_set(ECERT_E_ARG, "store_app_invalidations: bad argument");
+    *out = NULL;
+    *n = 0;
+    struct params p = {0};
+    p_int(&p, after);
+    p_int(&p, (int64_t)max);
+    PGresult *r = NULL;
+    ecert_status st = run1(s, P_APP_INVAL_LIST, &p, true, &r, "app invalidations");
+    if (st)
+        return st;
+    int rows = PQntuples(r);
+    struct app_invalidation *list = rows ? arena_alloc(a, (size_t)rows * sizeof *list) : NULL;
+    if (rows && !list)
+        st = arena_err();
+    for (int i = 0; !st && i < rows; i++) {
+        list[i].seq = col_int(r, i, 0);
+        list[i].status = (int)col_int(r, i, 2);
+        if (!(list[i].app_id = col_text(r, i, 1, a)))
+            st = arena_err();
+    }
+    PQclear(r);
+    if (!st) {
+        *out = list;
+        *n = (size_t)rows;
+    }
+    return st;
+}
+
 /* ---- the backend table (store/backend.h) --------------------------------- */
 
 const struct store_backend store_backend_postgres = {
@@ -2336,4 +2427,6 @@ const struct store_backend store_backend_postgres = {
     .code_use = pg_code_use,
     .meta_get = pg_meta_get,
     .meta_put = pg_meta_put,
+    .app_invalidate = pg_app_invalidate,
+    .app_invalidations = pg_app_invalidations,
 };

@@ -53,6 +53,10 @@
 #define NONCE_PURGE_EVERY 256
 /* Purge revocations of long-expired tokens once per this many revocations. */
 #define REVOKE_PURGE_EVERY 64
+/* App invalidations: kept an hour, purged every 64 additions. */
+#define APP_INVAL_KEEP_MS 3600000
+#define APP_INVAL_PURGE_EVERY 64
+#define APP_INVAL_LIST_MAX 1000
 #define REVOKE_KEEP_S 3600
 /* Drop the counters of ended rate-limit windows once per this many takes. */
 #define RATE_PURGE_EVERY 256
@@ -170,6 +174,16 @@ static const char *const migrations[] = {
     "  granted  INTEGER NOT NULL"
     ");"
     "CREATE INDEX rate_counters_reset ON rate_counters(reset_ms);",
+    /* 4: app-state changes for the other processes on this store.
+     * AUTOINCREMENT: a seq is never reused, even after the purge empties
+     * the table (readers remember the last seq they saw). */
+    "CREATE TABLE app_invalidations ("
+    "  seq     INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  app_id  TEXT NOT NULL,"
+    "  status  INTEGER NOT NULL,"
+    "  time_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX app_invalidations_time ON app_invalidations(time_ms);",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -227,6 +241,9 @@ enum stmt_id {
     S_SCENE_RETAIN,
     S_RATE_TAKE,
     S_RATE_PURGE,
+    S_APP_INVAL_ADD,
+    S_APP_INVAL_PURGE,
+    S_APP_INVAL_LIST,
     STMT_COUNT
 };
 
@@ -306,6 +323,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
                        "(SELECT value FROM json_each(?1))",
     [S_META_PUT] = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    [S_APP_INVAL_ADD] =
+        "INSERT INTO app_invalidations (app_id, status, time_ms) VALUES (?1, ?2, ?3)",
+    [S_APP_INVAL_PURGE] = "DELETE FROM app_invalidations WHERE time_ms < ?1",
+    [S_APP_INVAL_LIST] = "SELECT seq, app_id, status FROM app_invalidations WHERE seq > ?1 "
+                         "ORDER BY seq LIMIT ?2",
     [S_TOKEN_GET] = "SELECT 1 FROM revoked_tokens WHERE jti = ?1",
     [S_TOKEN_LIST] = "SELECT jti FROM revoked_tokens WHERE exp >= ?1 ORDER BY jti",
     [S_RECORD_LAST] = "SELECT seq, hash FROM usage_records ORDER BY seq DESC LIMIT 1",
@@ -357,6 +379,7 @@ struct sqlite_store {
     atomic_uint nonce_calls;
     atomic_uint revoke_calls;
     atomic_uint rate_calls;
+    atomic_uint inval_calls;
     int schema_version;
 };
 
@@ -777,6 +800,7 @@ static ecert_status sqlite_open(const struct store_config *cfg, struct store **o
     atomic_init(&s->nonce_calls, 0);
     atomic_init(&s->rate_calls, 0);
     atomic_init(&s->revoke_calls, 0);
+    atomic_init(&s->inval_calls, 0);
 
     st = conn_open(&conns[0], cfg->path, true);
     if (!st)
@@ -2026,6 +2050,84 @@ static ecert_status sqlite_meta_put(struct store *base, const char *key, const c
     return res;
 }
 
+static ecert_status sqlite_app_invalidate(struct store *base, const char *app_id, int status,
+                                          int64_t now_ms)
+{
+    struct sqlite_store *s = lite(base);
+    if (!s || !app_id || !app_id[0])
+        return err_set(ECERT_E_ARG, "store_app_invalidate: app_id is required");
+    bool purge = atomic_fetch_add(&s->inval_calls, 1) % APP_INVAL_PURGE_EVERY ==
+                 APP_INVAL_PURGE_EVERY - 1;
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    write_lock(s);
+    ecert_status res = stmt_get(c, S_APP_INVAL_ADD, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_text(&b, app_id);
+        bind_int(&b, status);
+        bind_int(&b, now_ms);
+        res = bind_check(c, &b, "app invalidate");
+        if (!res)
+            res = stmt_run(c, st, "app invalidate");
+    }
+    /* housekeeping, errors ignored: a reader that missed purged rows sees
+     * the gap in seq and drops its whole cache */
+    if (!res && purge && stmt_get(c, S_APP_INVAL_PURGE, &st) == ECERT_OK) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_int(&b, now_ms - APP_INVAL_KEEP_MS);
+        if (bind_check(c, &b, "app invalidation purge") == ECERT_OK)
+            (void)sqlite3_step(st);
+        stmt_done(st);
+    }
+    write_unlock(s);
+    conn_give(s, c);
+    return res;
+}
+
+static ecert_status sqlite_app_invalidations(struct store *base, struct arena *a, int64_t after,
+                                             size_t max, struct app_invalidation **out,
+                                             size_t *n)
+{
+    struct sqlite_store *s = lite(base);
+    if (!s || !a || !out || !n || max == 0 || max > APP_INVAL_LIST_MAX)
+        return err_set(ECERT_E_ARG, "store_app_invalidations: bad argument");
+    *out = NULL;
+    *n = 0;
+    struct conn *c = conn_take(s);
+    sqlite3_stmt *st = NULL;
+    ecert_status res = stmt_get(c, S_APP_INVAL_LIST, &st);
+    if (!res) {
+        struct binder b = {st, 0, SQLITE_OK};
+        bind_int(&b, after);
+        bind_int(&b, (int64_t)max);
+        res = bind_check(c, &b, "app invalidations");
+    }
+    if (!res) {
+        struct app_invalidation *list = NULL;
+        size_t count = 0, cap = 0;
+        int rc;
+        while (!res && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            res = arena_grow(a, (void **)&list, &cap, count + 1, sizeof *list);
+            if (res)
+                break;
+            list[count].seq = sqlite3_column_int64(st, 0);
+            list[count].status = sqlite3_column_int(st, 2);
+            if (!(list[count++].app_id = col_text(st, 1, a)))
+                res = arena_err();
+        }
+        if (!res && rc != SQLITE_DONE)
+            res = db_err(c->db, rc, "app invalidations");
+        stmt_done(st);
+        if (!res) {
+            *out = list;
+            *n = count;
+        }
+    }
+    conn_give(s, c);
+    return res;
+}
+
 static ecert_status sqlite_scene_retain(struct store *base, const char *const *codes, size_t n)
 {
     struct sqlite_store *s = lite(base);
@@ -2086,5 +2188,7 @@ const struct store_backend store_backend_sqlite = {
     .code_use = sqlite_code_use,
     .meta_get = sqlite_meta_get,
     .meta_put = sqlite_meta_put,
+    .app_invalidate = sqlite_app_invalidate,
+    .app_invalidations = sqlite_app_invalidations,
     .scene_retain = sqlite_scene_retain,
 };

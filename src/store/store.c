@@ -222,3 +222,16 @@ ecert_status store_meta_put(struct store *s, const char *key, const char *value)
     NEED_STORE("store_meta_put");
     return s->be->meta_put(s, key, value);
 }
+
+ecert_status store_app_invalidate(struct store *s, const char *app_id, int status, int64_t now_ms)
+{
+    NEED_STORE("store_app_invalidate");
+    return s->be->app_invalidate(s, app_id, status, now_ms);
+}
+
+ecert_status store_app_invalidations(struct store *s, struct arena *a, int64_t after, size_t max,
+                                     struct app_invalidation **out, size_t *n)
+{
+    NEED_STORE("store_app_invalidations");
+    return s->be->app_invalidations(s, a, after, max, out, n);
+}

@@ -144,6 +144,22 @@ struct app {
 ecert_status store_app_put(struct store *s, const struct app *app);
 ecert_status store_app_get(struct store *s, struct arena *a, const char *app_id, struct app *out);
 
+/* App-state changes one process learned (from the trust node), for the
+ * other processes on the same store to drop what they cached (docs/node.md,
+ * "App keys and revocations at a province"). seq increases by one per
+ * change, in commit order, on both backends: a reader that saw up to seq S
+ * never later finds a change below S appear. Rows are kept an hour. */
+struct app_invalidation {
+    int64_t seq;
+    const char *app_id;
+    int status; /* the state learned (enum app_status, -1 unknown) */
+};
+ecert_status store_app_invalidate(struct store *s, const char *app_id, int status,
+                                  int64_t now_ms);
+/* The changes with seq > after, oldest first, at most max (1-1000). */
+ecert_status store_app_invalidations(struct store *s, struct arena *a, int64_t after, size_t max,
+                                     struct app_invalidation **out, size_t *n);
+
 /* ---- replay window ------------------------------------------------------- */
 
 /* Records (app_id, nonce). ECERT_E_REPLAY when the pair was seen with a

@@ -7,6 +7,11 @@
  *   - a second ecertd for YRD-JS on the same database (as behind a load
  *     balancer): an envelope answered by one process is a replay at the
  *     other; both append to one intact chain under concurrent load;
+ *   - an app disabled at the trust node: once one JS process learns it (a
+ *     third process, whose app cache lasts a second), the others refuse it
+ *     (3001) within seconds though their own cache would hold it for an
+ *     hour (app invalidations in the store), and likewise when it is
+ *     enabled again;
  *   - the server stopped and started under load: calls fail fast with 5000
  *     while it is down, the nodes recover by themselves, and every call that
  *     was answered has exactly one usage record;
@@ -124,9 +129,12 @@ static int free_port(void)
     return port;
 }
 
-/* A copy of YRD-JS's node.ini next to it (its relative paths stay valid)
- * with another listen port, and ecertd started on it. */
-static int start_js_b(void)
+/* A copy of YRD-JS's node.ini next to it (its relative paths stay valid),
+ * node-NAME.ini, with another listen port and, when app_cache_s > 0, that
+ * app cache lifetime, and ecertd started on it: its URL into url, its pid
+ * into *pid. */
+static int start_js_copy(const char *name, int app_cache_s, char *url, size_t url_cap,
+                         pid_t *pid)
 {
     const struct fed_node *js = fed_node(F, JS);
     char dir[FED_PATH], ini[FED_PATH + 16], log[FED_PATH + 16];
@@ -135,8 +143,10 @@ static int start_js_b(void)
     if (!slash)
         return -1;
     *slash = 0;
-    snprintf(ini, sizeof ini, "%s/node-b.ini", dir);
-    fed_path(F, log, sizeof log, "logs/YRD-JS-B.log");
+    snprintf(ini, sizeof ini, "%s/node-%s.ini", dir, name);
+    char logname[64];
+    snprintf(logname, sizeof logname, "logs/YRD-JS-%s.log", name);
+    fed_path(F, log, sizeof log, logname);
     int port = free_port();
     FILE *in = fopen(js->ini, "r"), *out = fopen(ini, "w");
     if (!in || !out || port < 0) {
@@ -152,30 +162,32 @@ static int start_js_b(void)
             fprintf(out, "listen = 127.0.0.1:%d\n", port);
         else if (strncmp(line, "public_url", 10) == 0)
             fprintf(out, "public_url = https://127.0.0.1:%d\n", port);
+        else if (strncmp(line, "app_cache_s", 11) == 0 && app_cache_s > 0)
+            fprintf(out, "app_cache_s = %d\n", app_cache_s);
         else
             fputs(line, out);
     }
     fclose(in);
     fclose(out);
-    snprintf(b_url, sizeof b_url, "https://127.0.0.1:%d", port);
+    snprintf(url, url_cap, "https://127.0.0.1:%d", port);
     const char *bin = getenv("ECERTD_BIN");
     if (!bin)
         return -1;
-    b_pid = fork();
-    if (b_pid == 0) {
+    *pid = fork();
+    if (*pid == 0) {
         if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
             _exit(127);
         execl(bin, bin, "--config", ini, (char *)NULL);
         _exit(127);
     }
-    if (b_pid < 0)
+    if (*pid < 0)
         return -1;
-    char url[128];
-    snprintf(url, sizeof url, "%s/healthz", b_url);
+    char health[128];
+    snprintf(health, sizeof health, "%s/healthz", url);
     for (int i = 0; i < 200; i++) {
         struct buf body = BUF_INIT(4096);
         int status = 0;
-        ecert_status st = http_client_get(F->http, url, 1000, &status, &body);
+        ecert_status st = http_client_get(F->http, health, 1000, &status, &body);
         buf_release(&body);
         if (st == ECERT_OK && status == 200)
             return 0;
@@ -184,25 +196,37 @@ static int start_js_b(void)
     return -1;
 }
 
-/* SIGTERM to the second process: 0 when it exits 0 within 10 s. */
-static int stop_js_b(void)
+/* The second process: its app cache lasts an hour, so that only another
+ * process can make it drop an app early (test_pg_app_disable_across_...). */
+static int start_js_b(void)
 {
-    if (b_pid <= 0)
+    return start_js_copy("b", 3600, b_url, sizeof b_url, &b_pid);
+}
+
+/* SIGTERM to a copy: 0 when it exits 0 within 10 s. */
+static int stop_js_copy(pid_t *pid)
+{
+    if (*pid <= 0)
         return 0;
-    kill(b_pid, SIGTERM);
+    kill(*pid, SIGTERM);
     for (int i = 0; i < 200; i++) {
         int status = 0;
-        pid_t r = waitpid(b_pid, &status, WNOHANG);
-        if (r == b_pid) {
-            b_pid = 0;
+        pid_t r = waitpid(*pid, &status, WNOHANG);
+        if (r == *pid) {
+            *pid = 0;
             return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
         }
         fed_sleep_ms(50);
     }
-    kill(b_pid, SIGKILL);
-    waitpid(b_pid, NULL, 0);
-    b_pid = 0;
+    kill(*pid, SIGKILL);
+    waitpid(*pid, NULL, 0);
+    *pid = 0;
     return -1;
+}
+
+static int stop_js_b(void)
+{
+    return stop_js_copy(&b_pid);
 }
 
 /* ---- calls ------------------------------------------------------------------------ */
@@ -229,22 +253,22 @@ static void envelope_for(const char *biz, struct buf *env, char nonce[ENVELOPE_M
     assert_int_equal(fed_envelope(F, &rq, env, nonce), 0);
 }
 
-/* POSTs an envelope to JS (process A) or to the second process (B); the
- * answer's code, or -1 when no HTTP answer came. fed_post reads the URL
- * from the node entry, so for B the entry points at B for the call (the
- * same key and certificate: it is the same node). Main thread only (the
- * harness' HTTP client is for one thread). */
-static int post(bool to_b, const struct buf *env, const char *nonce)
+/* POSTs an envelope to JS (process A, url NULL) or to another JS process
+ * at `url`; the answer's code, or -1 when no HTTP answer came. fed_post
+ * reads the URL from the node entry, so for another process the entry
+ * points at it for the call (the same key and certificate: it is the same
+ * node). Main thread only (the harness' HTTP client is for one thread). */
+static int post_at(const char *url, const struct buf *env, const char *nonce)
 {
     struct fed_reply r;
     int rc;
-    if (to_b) {
+    if (url) {
         size_t i = 0;
         while (strcmp(F->nodes[i].id, JS) != 0)
             i++;
         char saved[sizeof F->nodes[i].url];
         memcpy(saved, F->nodes[i].url, sizeof saved);
-        snprintf(F->nodes[i].url, sizeof F->nodes[i].url, "%s", b_url);
+        snprintf(F->nodes[i].url, sizeof F->nodes[i].url, "%s", url);
         rc = fed_post(F, JS, PATH, env->data, env->len, js_app_key, nonce, &r);
         memcpy(F->nodes[i].url, saved, sizeof saved);
     } else {
@@ -256,14 +280,24 @@ static int post(bool to_b, const struct buf *env, const char *nonce)
     return code;
 }
 
-static int call(bool to_b, const char *biz)
+static int post(bool to_b, const struct buf *env, const char *nonce)
+{
+    return post_at(to_b ? b_url : NULL, env, nonce);
+}
+
+static int call_at(const char *url, const char *biz)
 {
     struct buf env = BUF_INIT(ENVELOPE_MAX_BODY);
     char nonce[ENVELOPE_MAX_NONCE + 1];
     envelope_for(biz, &env, nonce);
-    int code = post(to_b, &env, nonce);
+    int code = post_at(url, &env, nonce);
     buf_release(&env);
     return code;
+}
+
+static int call(bool to_b, const char *biz)
+{
+    return call_at(to_b ? b_url : NULL, biz);
 }
 
 /* The SDK clients of one load thread (an HTTP client is for one thread):
@@ -513,6 +547,54 @@ static void test_pg_restart_under_load(void **state)
     free(l);
 }
 
+/* Calls the JS process at `url` (NULL: A) until it answers `want`, for at
+ * most `deadline_ms` (a functional bound, far from any timing claim); the
+ * last code seen. */
+static int call_until(const char *url, int want, int64_t deadline_ms, const char *tag)
+{
+    int64_t until = mono_ms() + deadline_ms;
+    int code = -1;
+    for (int i = 0;; i++) {
+        char biz[64];
+        snprintf(biz, sizeof biz, "%s-%d", tag, i);
+        code = call_at(url, biz);
+        if (code == want || mono_ms() >= until)
+            return code;
+        fed_sleep_ms(200);
+    }
+}
+
+/* Process B caches apps for an hour; process C for a second. An app
+ * disabled at the trust node: C learns it from the trust node as soon as its
+ * entry expires, records it in the store, and B, which would otherwise
+ * serve the app for the rest of the hour, refuses it (3001) too once it has
+ * read the store (at most once a second). Enabling it again travels the same
+ * way. The deadlines are generous; without the store's invalidations B
+ * would not refuse for an hour. */
+static void test_pg_app_disable_across_processes(void **state)
+{
+    (void)state;
+    char c_url[64], out[256];
+    pid_t c_pid = 0;
+    const struct fed_node *trust = fed_node(F, "YRD-TRUST");
+    assert_int_equal(start_js_copy("c", 1, c_url, sizeof c_url, &c_pid), 0);
+    assert_int_equal(call_at(b_url, "PG-AD-B"), 0);
+    assert_int_equal(call_at(c_url, "PG-AD-C"), 0);
+    assert_int_equal(fed_cli(F, out, sizeof out, "trust", "app", "disable", "--config",
+                             trust->ini, "--app", js_app_id, NULL),
+                     0);
+    assert_int_equal(call_until(c_url, 3001, 20000, "PG-AD-C-OFF"), 3001);
+    assert_int_equal(call_until(b_url, 3001, 20000, "PG-AD-B-OFF"), 3001);
+    assert_int_equal(fed_cli(F, out, sizeof out, "trust", "app", "enable", "--config",
+                             trust->ini, "--app", js_app_id, NULL),
+                     0);
+    assert_int_equal(call_until(c_url, 0, 20000, "PG-AD-C-ON"), 0);
+    assert_int_equal(call_until(b_url, 0, 20000, "PG-AD-B-ON"), 0);
+    /* A (an app cache of 60 s) serves the app again too, before the end */
+    assert_int_equal(call_until(NULL, 0, 90000, "PG-AD-A-ON"), 0);
+    assert_int_equal(stop_js_copy(&c_pid), 0);
+}
+
 static void test_pg_clean_shutdown(void **state)
 {
     (void)state;
@@ -554,6 +636,7 @@ int main(void)
             cmocka_unit_test(test_pg_replay_across_processes),
             cmocka_unit_test(test_pg_two_processes_under_load),
             cmocka_unit_test(test_pg_restart_under_load),
+            cmocka_unit_test(test_pg_app_disable_across_processes),
             cmocka_unit_test(test_pg_clean_shutdown),
         };
         failed = cmocka_run_group_tests_name("e2e on PostgreSQL", tests, NULL, NULL);

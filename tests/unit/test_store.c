@@ -1037,6 +1037,85 @@ static void test_meta(void **state)
     assert_string_equal(v, "12");
 }
 
+/* ---- app invalidations ----------------------------------------------------- */
+
+struct inval_writer {
+    struct store *s;
+    const char *app;
+    int failures;
+};
+
+static void *inval_many(void *arg)
+{
+    struct inval_writer *w = arg;
+    for (int i = 0; i < 50; i++)
+        if (store_app_invalidate(w->s, w->app, APP_DISABLED, 1764345600000 + i) != ECERT_OK)
+            w->failures++;
+    return NULL;
+}
+
+static void test_app_invalidations(void **state)
+{
+    struct fixture *f = *state;
+    struct app_invalidation *list = NULL;
+    size_t n = 9;
+    int64_t now = 1764345600000;
+    assert_int_equal(store_app_invalidations(f->s, &f->a, 0, 100, &list, &n), ECERT_OK);
+    assert_int_equal(n, 0);
+    assert_int_equal(store_app_invalidate(f->s, "A3100001", APP_DISABLED, now), ECERT_OK);
+    assert_int_equal(store_app_invalidate(f->s, "A3200002", -1, now), ECERT_OK);
+    assert_int_equal(store_app_invalidate(f->s, "A3100001", APP_ACTIVE, now + 1), ECERT_OK);
+    assert_int_equal(store_app_invalidations(f->s, &f->a, 0, 100, &list, &n), ECERT_OK);
+    assert_int_equal(n, 3);
+    assert_int_equal(list[0].seq, 1);
+    assert_string_equal(list[0].app_id, "A3100001");
+    assert_int_equal(list[0].status, APP_DISABLED);
+    assert_int_equal(list[1].seq, 2);
+    assert_int_equal(list[1].status, -1);
+    assert_int_equal(list[2].seq, 3);
+    assert_int_equal(list[2].status, APP_ACTIVE);
+    /* after a seq, and at most max */
+    assert_int_equal(store_app_invalidations(f->s, &f->a, 2, 100, &list, &n), ECERT_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(list[0].seq, 3);
+    assert_int_equal(store_app_invalidations(f->s, &f->a, 0, 2, &list, &n), ECERT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(list[1].seq, 2);
+    assert_int_equal(store_app_invalidations(f->s, &f->a, 0, 0, &list, &n), ECERT_E_ARG);
+    assert_int_equal(store_app_invalidate(f->s, "", APP_ACTIVE, now), ECERT_E_ARG);
+
+    /* a second handle (another process's pool) and threads on both: every
+     * seq once, none skipped */
+    struct store_config cfg = fixture_config(f, 2);
+    struct store *other = NULL;
+    assert_int_equal(store_open(&cfg, &other), ECERT_OK);
+    pthread_t th[4];
+    struct inval_writer w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (struct inval_writer){i % 2 ? other : f->s, i % 2 ? "A3200002" : "A3100001", 0};
+        assert_int_equal(pthread_create(&th[i], NULL, inval_many, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(store_app_invalidations(other, &f->a, 3, 1000, &list, &n), ECERT_OK);
+    assert_int_equal(n, 200);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(list[i].seq, (int64_t)(4 + i));
+    store_close(other);
+
+    /* rows older than an hour go at a purge (every 64 additions); seq goes
+     * on from where it was, so a reader sees the gap */
+    raw_exec(f, "UPDATE app_invalidations SET time_ms = 0");
+    for (int i = 0; i < 64; i++)
+        assert_int_equal(store_app_invalidate(f->s, "A3100001", APP_ACTIVE, now), ECERT_OK);
+    assert_int_equal(store_app_invalidations(f->s, &f->a, 0, 1000, &list, &n), ECERT_OK);
+    assert_int_equal(n, 64);
+    assert_int_equal(list[0].seq, 204); /* 1..203 purged */
+    assert_int_equal(list[n - 1].seq, 267);
+}
+
 static void test_scene_retain(void **state)
 {
     struct fixture *f = *state;
@@ -1365,6 +1444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pool_contention, setup, teardown),
         cmocka_unit_test_setup_teardown(test_codes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_app_invalidations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scene_retain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cert_batch_large, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rate_take, setup, teardown),
