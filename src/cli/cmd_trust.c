@@ -26,7 +26,8 @@ static const char usage_trust[] =
     "          node.ini names it) and prints {\"appId\":\"…\",\"appSecret\":\"…\"}.\n"
     "          The secret is shown once.\n"
     "disable   refuses the app everywhere: at once at the trust node, and at the\n"
-    "          provinces when their cached copy expires ([limits] app_cache_s, 60 s).\n"
+    "          provinces when their cached copy expires ([limits] app_cache_s, 60 s;\n"
+    "          a province's other processes follow the first within a second).\n"
     "enable    lifts a disable (the app keeps its registered key).\n";
 
 int cmd_trust(int argc, char **argv)
