@@ -56,6 +56,7 @@ static const char *cert_id;  /* a valid certificate kept by JS */
 static const char *scene;    /* a scene that allows its type */
 static char b_url[64];       /* the second JS process */
 static pid_t b_pid;
+static pid_t c_pid;          /* the third JS process (test_pg_app_disable_...) */
 
 static int64_t mono_ms(void)
 {
@@ -575,7 +576,6 @@ static void test_pg_app_disable_across_processes(void **state)
 {
     (void)state;
     char c_url[64], out[256];
-    pid_t c_pid = 0;
     const struct fed_node *trust = fed_node(F, "YRD-TRUST");
     assert_int_equal(start_js_copy("c", 1, c_url, sizeof c_url, &c_pid), 0);
     assert_int_equal(call_at(b_url, "PG-AD-B"), 0);
@@ -644,6 +644,9 @@ int main(void)
         fprintf(stderr, "e2e: the federation on PostgreSQL did not start\n");
     }
     if (stop_js_b() != 0)
+        failed = 1;
+    /* after a failed test the third process may still run */
+    if (stop_js_copy(&c_pid) != 0)
         failed = 1;
     int unclean = F ? fed_finish(F, failed != 0) : 1;
     sm2_key_free(js_app_key);
