@@ -375,6 +375,9 @@ SM2_INLINE void fp_sqr(uint64_t r[4], const uint64_t a[4])
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define SM2_FIELD_X64 1
 
+/* 2^32 - 1 and 2^32, the multipliers of a reduction step. */
+static const uint64_t SM2_X64_KU = 0xffffffffULL, SM2_X64_K32 = 0x100000000ULL;
+
 /* The asm reads a[] and b[] through their pointers. Normally that is told to
  * the compiler with "m" operands; sanitizer builds (frame pointer, fewer free
  * registers) say "memory" instead, so that the operands fit. */
@@ -385,41 +388,39 @@ SM2_INLINE void fp_sqr(uint64_t r[4], const uint64_t a[4])
 #define SM2_ASM_SAN 1
 #endif
 #endif
+/* The constants of SM2_X64_REDC_STEP, as memory operands of every asm. */
+#define SM2_ASM_IN_K [ku] "m"(SM2_X64_KU), [k32] "m"(SM2_X64_K32)
 /* The pointers are in-out operands (copies): once the product is formed the
  * asm reuses one of their registers as a temporary of the reduction. */
 #define SM2_ASM_INOUT_A(pa) , [a] "+r"(pa)
 #define SM2_ASM_INOUT_AB(pa, pb) , [a] "+r"(pa), [b] "+r"(pb)
 #ifdef SM2_ASM_SAN
-#define SM2_ASM_IN_A(a)
-#define SM2_ASM_IN_AB(a, b)
+#define SM2_ASM_IN_A(a) SM2_ASM_IN_K
+#define SM2_ASM_IN_AB(a, b) SM2_ASM_IN_K
 #define SM2_ASM_CLOBBER "rdx", "cc", "memory"
 #else
-#define SM2_ASM_IN_A(a) "m"(*(const uint64_t(*)[4])a)
-#define SM2_ASM_IN_AB(a, b) "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
+#define SM2_ASM_IN_A(a) "m"(*(const uint64_t(*)[4])a), SM2_ASM_IN_K
+#define SM2_ASM_IN_AB(a, b)                                                                        \
+    "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b), SM2_ASM_IN_K
 #define SM2_ASM_CLOBBER "rdx", "cc"
 #endif
 
 /* One Montgomery reduction step on the window (d0, d1, d2, d3), leaving the
  * result in (d1, d2, d3, d0). With m = d0 (p ≡ -1 mod 2^64):
- *   (D + m·p) / 2^64 = [d1, d2, d3, m] - [u, m<<32 (low 64 bits), m>>32]
- * where u = (2^32 - 1)·m, a 96-bit value (two limbs), so a step is one
- * four-limb borrow chain; its first limb, the next step's m, is ready after
- * one subtraction, so consecutive steps overlap in the pipeline. The result
- * is below 2^256 (D < 2^256), so the chain never borrows out. X is a free
- * register; rdx is scratch. */
+ *   (D + m·p) / 2^64 = [d1, d2, d3, m] - [u, m·2^32]
+ * where u = (2^32 - 1)·m and m·2^32 are two-limb products, both formed by
+ * MULX from constants in memory (no shifts and copies), so a step is one
+ * four-limb borrow chain. The result is below 2^256 (D < 2^256), so the
+ * chain never borrows out. X is a free register; rdx is scratch. */
 #define SM2_X64_REDC_STEP(d0, d1, d2, d3, X)                                                       \
-    "movq %[" #d0 "], %[T0]\n\t"                                                                   \
-    "shlq $32, %[T0]\n\t"                                                                          \
-    "movq %[" #d0 "], %[T1]\n\t"                                                                   \
-    "shrq $32, %[T1]\n\t"                                                                          \
-    "movq %[T0], %%rdx\n\t"                                                                        \
-    "subq %[" #d0 "], %%rdx\n\t"                                                                   \
-    "movq %[T1], %[" #X "]\n\t"                                                                    \
-    "sbbq $0, %[" #X "]\n\t"                                                                       \
-    "subq %%rdx, %[" #d1 "]\n\t"                                                                   \
-    "sbbq %[" #X "], %[" #d2 "]\n\t"                                                               \
-    "sbbq %[T0], %[" #d3 "]\n\t"                                                                   \
-    "sbbq %[T1], %[" #d0 "]\n\t"
+    "movq %[" #d0 "], %%rdx\n\t"                                                                   \
+    "mulxq %[ku], %[" #X "], %[T1]\n\t"                                                           \
+    "mulxq %[k32], %[T0], %%rdx\n\t"                                                              \
+    "subq %[" #X "], %[" #d1 "]\n\t"                                                               \
+    "sbbq %[T1], %[" #d2 "]\n\t"                                                                  \
+    "sbbq %[T0], %[" #d3 "]\n\t"                                                                  \
+    "sbbq %%rdx, %[" #d0 "]\n\t"
+
 
 SM2_INLINE void fp_mul_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
 {
