@@ -42,6 +42,7 @@
 #include "envelope/envelope.h"
 #include "http/client.h"
 #include "util_fed.h"
+#include "util_fed2.h"
 
 #define JS "YRD-JS"
 #define PATH "/api/v1/cert/info/by-id"
@@ -54,9 +55,8 @@ static struct sm2_key *js_app_key;
 static const char *js_app_id;
 static const char *cert_id;  /* a valid certificate kept by JS */
 static const char *scene;    /* a scene that allows its type */
-static char b_url[64];       /* the second JS process */
-static pid_t b_pid;
-static pid_t c_pid;          /* the third JS process (test_pg_app_disable_...) */
+static struct fed2_twin js_b; /* the second JS process */
+static struct fed2_twin js_c; /* the third (test_pg_app_disable_...) */
 
 static int64_t mono_ms(void)
 {
@@ -113,121 +113,11 @@ static int pick_data(void)
     return -1;
 }
 
-static int free_port(void)
-{
-    int s = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    int port = -1;
-    if (s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(s, (struct sockaddr *)&a, &len) == 0)
-        port = ntohs(a.sin_port);
-    if (s >= 0)
-        close(s);
-    return port;
-}
-
-/* A copy of YRD-JS's node.ini next to it (its relative paths stay valid),
- * node-NAME.ini, with another listen port and, when app_cache_s > 0, that
- * app cache lifetime, and ecertd started on it: its URL into url, its pid
- * into *pid. */
-static int start_js_copy(const char *name, int app_cache_s, char *url, size_t url_cap,
-                         pid_t *pid)
-{
-    const struct fed_node *js = fed_node(F, JS);
-    char dir[FED_PATH], ini[FED_PATH + 16], log[FED_PATH + 16];
-    snprintf(dir, sizeof dir, "%s", js->ini);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        return -1;
-    *slash = 0;
-    snprintf(ini, sizeof ini, "%s/node-%s.ini", dir, name);
-    char logname[64];
-    snprintf(logname, sizeof logname, "logs/YRD-JS-%s.log", name);
-    fed_path(F, log, sizeof log, logname);
-    int port = free_port();
-    FILE *in = fopen(js->ini, "r"), *out = fopen(ini, "w");
-    if (!in || !out || port < 0) {
-        if (in)
-            fclose(in);
-        if (out)
-            fclose(out);
-        return -1;
-    }
-    char line[2048];
-    while (fgets(line, sizeof line, in)) {
-        if (strncmp(line, "listen", 6) == 0)
-            fprintf(out, "listen = 127.0.0.1:%d\n", port);
-        else if (strncmp(line, "public_url", 10) == 0)
-            fprintf(out, "public_url = https://127.0.0.1:%d\n", port);
-        else if (strncmp(line, "app_cache_s", 11) == 0 && app_cache_s > 0)
-            fprintf(out, "app_cache_s = %d\n", app_cache_s);
-        else
-            fputs(line, out);
-    }
-    fclose(in);
-    fclose(out);
-    snprintf(url, url_cap, "https://127.0.0.1:%d", port);
-    const char *bin = getenv("ECERTD_BIN");
-    if (!bin)
-        return -1;
-    *pid = fork();
-    if (*pid == 0) {
-        if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
-            _exit(127);
-        execl(bin, bin, "--config", ini, (char *)NULL);
-        _exit(127);
-    }
-    if (*pid < 0)
-        return -1;
-    char health[128];
-    snprintf(health, sizeof health, "%s/healthz", url);
-    for (int i = 0; i < 200; i++) {
-        struct buf body = BUF_INIT(4096);
-        int status = 0;
-        ecert_status st = http_client_get(F->http, health, 1000, &status, &body);
-        buf_release(&body);
-        if (st == ECERT_OK && status == 200)
-            return 0;
-        fed_sleep_ms(50);
-    }
-    return -1;
-}
-
-/* The second process: its app cache lasts an hour, so that only another
+/* The second JS process: its app cache lasts an hour, so that only another
  * process can make it drop an app early (test_pg_app_disable_across_...). */
 static int start_js_b(void)
 {
-    return start_js_copy("b", 3600, b_url, sizeof b_url, &b_pid);
-}
-
-/* SIGTERM to a copy: 0 when it exits 0 within 10 s. */
-static int stop_js_copy(pid_t *pid)
-{
-    if (*pid <= 0)
-        return 0;
-    kill(*pid, SIGTERM);
-    for (int i = 0; i < 200; i++) {
-        int status = 0;
-        pid_t r = waitpid(*pid, &status, WNOHANG);
-        if (r == *pid) {
-            *pid = 0;
-            return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
-        }
-        fed_sleep_ms(50);
-    }
-    kill(*pid, SIGKILL);
-    waitpid(*pid, NULL, 0);
-    *pid = 0;
-    return -1;
-}
-
-static int stop_js_b(void)
-{
-    return stop_js_copy(&b_pid);
+    return fed2_twin_start(F, JS, "b", 3600, &js_b);
 }
 
 /* ---- calls ------------------------------------------------------------------------ */
@@ -283,7 +173,7 @@ static int post_at(const char *url, const struct buf *env, const char *nonce)
 
 static int post(bool to_b, const struct buf *env, const char *nonce)
 {
-    return post_at(to_b ? b_url : NULL, env, nonce);
+    return post_at(to_b ? js_b.url : NULL, env, nonce);
 }
 
 static int call_at(const char *url, const char *biz)
@@ -298,7 +188,7 @@ static int call_at(const char *url, const char *biz)
 
 static int call(bool to_b, const char *biz)
 {
-    return call_at(to_b ? b_url : NULL, biz);
+    return call_at(to_b ? js_b.url : NULL, biz);
 }
 
 /* The SDK clients of one load thread (an HTTP client is for one thread):
@@ -315,7 +205,7 @@ static int callers_new(struct callers *c)
     const char *hex = json_string_value(json_object_get(fed_app(F, JS), "privateKey"));
     if (ecert_key_parse_private(hex, strlen(hex), &c->key) != ECERT_OK ||
         ecert_client_new(js->url, F->ca, js_app_id, c->key, js->epub, &c->a) != ECERT_OK ||
-        ecert_client_new(b_url, F->ca, js_app_id, c->key, js->epub, &c->b) != ECERT_OK)
+        ecert_client_new(js_b.url, F->ca, js_app_id, c->key, js->epub, &c->b) != ECERT_OK)
         return -1;
     return 0;
 }
@@ -575,30 +465,30 @@ static int call_until(const char *url, int want, int64_t deadline_ms, const char
 static void test_pg_app_disable_across_processes(void **state)
 {
     (void)state;
-    char c_url[64], out[256];
+    char out[256];
     const struct fed_node *trust = fed_node(F, "YRD-TRUST");
-    assert_int_equal(start_js_copy("c", 1, c_url, sizeof c_url, &c_pid), 0);
-    assert_int_equal(call_at(b_url, "PG-AD-B"), 0);
-    assert_int_equal(call_at(c_url, "PG-AD-C"), 0);
+    assert_int_equal(fed2_twin_start(F, JS, "c", 1, &js_c), 0);
+    assert_int_equal(call_at(js_b.url, "PG-AD-B"), 0);
+    assert_int_equal(call_at(js_c.url, "PG-AD-C"), 0);
     assert_int_equal(fed_cli(F, out, sizeof out, "trust", "app", "disable", "--config",
                              trust->ini, "--app", js_app_id, NULL),
                      0);
-    assert_int_equal(call_until(c_url, 3001, 20000, "PG-AD-C-OFF"), 3001);
-    assert_int_equal(call_until(b_url, 3001, 20000, "PG-AD-B-OFF"), 3001);
+    assert_int_equal(call_until(js_c.url, 3001, 20000, "PG-AD-C-OFF"), 3001);
+    assert_int_equal(call_until(js_b.url, 3001, 20000, "PG-AD-B-OFF"), 3001);
     assert_int_equal(fed_cli(F, out, sizeof out, "trust", "app", "enable", "--config",
                              trust->ini, "--app", js_app_id, NULL),
                      0);
-    assert_int_equal(call_until(c_url, 0, 20000, "PG-AD-C-ON"), 0);
-    assert_int_equal(call_until(b_url, 0, 20000, "PG-AD-B-ON"), 0);
+    assert_int_equal(call_until(js_c.url, 0, 20000, "PG-AD-C-ON"), 0);
+    assert_int_equal(call_until(js_b.url, 0, 20000, "PG-AD-B-ON"), 0);
     /* A (an app cache of 60 s) serves the app again too, before the end */
     assert_int_equal(call_until(NULL, 0, 90000, "PG-AD-A-ON"), 0);
-    assert_int_equal(stop_js_copy(&c_pid), 0);
+    assert_int_equal(fed2_twin_stop(&js_c), 0);
 }
 
 static void test_pg_clean_shutdown(void **state)
 {
     (void)state;
-    assert_int_equal(stop_js_b(), 0);
+    assert_int_equal(fed2_twin_stop(&js_b), 0);
     assert_int_equal(fed_stop_all(F), 0);
 }
 
@@ -643,10 +533,10 @@ int main(void)
     } else {
         fprintf(stderr, "e2e: the federation on PostgreSQL did not start\n");
     }
-    if (stop_js_b() != 0)
+    if (fed2_twin_stop(&js_b) != 0)
         failed = 1;
     /* after a failed test the third process may still run */
-    if (stop_js_copy(&c_pid) != 0)
+    if (fed2_twin_stop(&js_c) != 0)
         failed = 1;
     int unclean = F ? fed_finish(F, failed != 0) : 1;
     sm2_key_free(js_app_key);

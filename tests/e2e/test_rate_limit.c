@@ -375,7 +375,7 @@ int main(void)
     const char *hex = json_string_value(json_object_get(fed_app(F, JS), "privateKey"));
     if (fed2_pick_person(F, 0, &P) != 0 || !hex ||
         sm2_key_parse_private(hex, strlen(hex), &js_app_key) != ECERT_OK ||
-        fed2_twin_start(F, JS, &twin) != 0) {
+        fed2_twin_start(F, JS, "twin", 0, &twin) != 0) {
         fprintf(stderr, "e2e: cannot prepare the rate-limit tests\n");
         fed2_twin_stop(&twin);
         sm2_key_free(js_app_key);

@@ -240,7 +240,8 @@ void fed2_swap_url(struct fed *f, const char *id, const char *url, char saved[64
     snprintf(saved, 64, "%s", prev);
 }
 
-int fed2_twin_start(struct fed *f, const char *id, struct fed2_twin *out)
+int fed2_twin_start(struct fed *f, const char *id, const char *name, unsigned app_cache_s,
+                    struct fed2_twin *out)
 {
     memset(out, 0, sizeof *out);
     const struct fed_node *nd = fed_node(f, id);
@@ -252,8 +253,8 @@ int fed2_twin_start(struct fed *f, const char *id, struct fed2_twin *out)
     char *slash = strrchr(ini, '/');
     if (!slash)
         return -1;
-    snprintf(slash, sizeof ini - (size_t)(slash - ini), "/node-twin.ini");
-    snprintf(out->log, sizeof out->log, "%s/logs/%s-twin.log", f->dir, id);
+    snprintf(slash, sizeof ini - (size_t)(slash - ini), "/node-%s.ini", name);
+    snprintf(out->log, sizeof out->log, "%s/logs/%s-%s.log", f->dir, id, name);
     int port = twin_port();
     FILE *in = fopen(nd->ini, "r"), *o = fopen(ini, "w");
     if (!in || !o || port < 0) {
@@ -271,6 +272,8 @@ int fed2_twin_start(struct fed *f, const char *id, struct fed2_twin *out)
             fprintf(o, "public_url = https://127.0.0.1:%d\n", port);
         else if (strncmp(line, "log_file", 8) == 0)
             continue; /* stdout and stderr go to the twin's log */
+        else if (strncmp(line, "app_cache_s", 11) == 0 && app_cache_s > 0)
+            fprintf(o, "app_cache_s = %u\n", app_cache_s);
         else
             fputs(line, o);
     }

@@ -43,9 +43,10 @@ int fed2_start_missing(struct fed *f);
 /* true when `id`'s process runs. */
 bool fed2_running(const struct fed *f, const char *id);
 
-/* A second ecertd process of node `id` sharing its store (as behind a load
- * balancer): a copy of its node.ini beside it (relative paths stay valid)
- * that listens on another free port, logging to DIR/logs/<id>-twin.log.
+/* Another ecertd process of node `id` sharing its store (as behind a load
+ * balancer): a copy of its node.ini beside it, node-<name>.ini (relative
+ * paths stay valid), that listens on another free port, logging to
+ * DIR/logs/<id>-<name>.log, with app_cache_s replaced when it is not 0.
  * The harness does not know it: stop it with fed2_twin_stop. */
 struct fed2_twin {
     pid_t pid;
@@ -53,7 +54,8 @@ struct fed2_twin {
     char log[FED_PATH + 32];
 };
 /* 0 when the twin answers /healthz within 30 s. */
-int fed2_twin_start(struct fed *f, const char *id, struct fed2_twin *out);
+int fed2_twin_start(struct fed *f, const char *id, const char *name, unsigned app_cache_s,
+                    struct fed2_twin *out);
 /* SIGTERM; 0 when it exits 0 within 10 s (else SIGKILL, -1). 0 for a twin
  * that is not running. */
 int fed2_twin_stop(struct fed2_twin *t);
