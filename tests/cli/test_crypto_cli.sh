@@ -446,5 +446,31 @@ if [ -w /dev/full ]; then
     [ "$rc" -eq 2 ] && [ "$(wc -l <"$T/err")" -eq 1 ] && pass || fail "decrypt >/dev/full: exit $rc"
 fi
 
+# ===========================================================================
+# ecert bench crypto: both engines, every operation, wall and CPU time
+t "bench crypto --json" 0 ec bench crypto --engine both --seconds 0.3 --json && {
+    if node -e '
+const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+const ops = ["sign","verify","encrypt_512B","decrypt_512B","verify_cold","encrypt_cold"];
+if (r.results.length !== 12) throw new Error("want 12 results, got " + r.results.length);
+for (const x of r.results) {
+  if (!ops.includes(x.op) || !["openssl","fast"].includes(x.engine)) throw new Error("bad row " + JSON.stringify(x));
+  if (!(x.ops_per_s > 0 && x.us_per_op > 0 && x.cpu_us_per_op > 0)) throw new Error("no rate " + JSON.stringify(x));
+  // one thread: it cannot use more CPU time than the time that passed
+  if (x.cpu_us_per_op > x.us_per_op * 1.01 + 1) throw new Error("CPU above wall " + JSON.stringify(x));
+}
+for (const k of ["ratio_fast_over_openssl", "cpu_ratio_fast_over_openssl"])
+  for (const o of ops) if (!(r[k][o] > 0)) throw new Error(k + " lacks " + o);
+' "$T/out" 2>"$T/why"; then pass; else fail "bench crypto --json: $(head -c 300 "$T/why")"; fi
+}
+t "bench crypto text" 0 ec bench crypto --engine fast --seconds 0.1 && {
+    if grep -Eq '^decrypt_512B +[0-9]+ +[0-9.]+ +[0-9.]+$' "$T/out"; then pass; else
+        fail "bench crypto text: no decrypt_512B row with rate, us/op and cpu us: $(head -c 300 "$T/out")"
+    fi
+}
+t "bench crypto bad engine" 2 ec bench crypto --engine gmssl
+t "bench crypto 0 seconds" 2 ec bench crypto --seconds 0
+t "bench crypto too long" 2 ec bench crypto --seconds 601
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
