@@ -1,0 +1,113 @@
+/*
+ * sm2_fast_fixture.h — what test_sm2_fast.c and test_sm2_fast_api.c share:
+ * a seeded PRNG (ECERT_TEST_SEED replays a run), counts scaled by
+ * ECERT_SM2_FAST_SCALE and cut for sanitizer builds, the arithmetic backends
+ * this CPU runs, OpenSSL's SM2 group and the order/prime bytes, and the
+ * cmocka setup/teardown. Included once by each of those files, which define
+ * SM2_FIXTURE_NAME (printed with the seed) first.
+ */
+#ifndef ECERT_TEST_SM2_FAST_FIXTURE_H
+#define ECERT_TEST_SM2_FAST_FIXTURE_H
+
+#ifndef SM2_FIXTURE_NAME
+#error "define SM2_FIXTURE_NAME before including sm2_fast_fixture.h"
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+/* ---- helpers --------------------------------------------------------------*/
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    /* splitmix64 */
+    uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static void rnd_bytes(uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)rnd();
+}
+
+static int count(int n)
+{
+    const char *s = getenv("ECERT_SM2_FAST_SCALE");
+    long pct = s ? strtol(s, NULL, 10) : 100;
+    if (pct <= 0)
+        pct = 100;
+    long c = (long)n * pct / 100;
+    if (UNDER_ASAN)
+        c /= 10;
+    return c < 4 ? 4 : (int)c;
+}
+
+/* The arithmetic backends this CPU runs ("x64" needs BMI2, ADX, AVX2;
+ * "x64-avx512" also AVX-512F), the usable ones first. */
+static const char *backends[3] = {"generic", "x64", "x64-avx512"};
+static int nbackends = 1;
+
+static EC_GROUP *grp;
+static BN_CTX *bctx;
+static BIGNUM *pmod;
+static const uint8_t N_BYTES[32] = {
+    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x23};
+static const uint8_t P_BYTES[32] = {
+    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+static int setup(void **state)
+{
+    const char *seed = getenv("ECERT_TEST_SEED");
+    rng_state = seed ? strtoull(seed, NULL, 10) : (uint64_t)time(NULL);
+    printf("# " SM2_FIXTURE_NAME ": ECERT_TEST_SEED=%llu\n", (unsigned long long)rng_state);
+    grp = EC_GROUP_new_by_curve_name(NID_sm2);
+    bctx = BN_CTX_new();
+    pmod = BN_new();
+    if (!grp || !bctx || !pmod || !sm2_fast_available() ||
+        !EC_GROUP_get_curve(grp, pmod, NULL, NULL, bctx))
+        return -1;
+    const char *initial = sm2_fast_backend();
+    nbackends = 1;
+    while (nbackends < 3 && sm2_fast_set_backend(backends[nbackends]) == 0)
+        nbackends++;
+    sm2_fast_set_backend(initial);
+    printf("# backends: %d of generic, x64, x64-avx512 (default %s)\n", nbackends, initial);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    EC_GROUP_free(grp);
+    BN_CTX_free(bctx);
+    BN_free(pmod);
+    sm2_engine_set(SM2_ENGINE_FAST);
+    return 0;
+}
+
+/* 32-byte big-endian add of a small signed delta (wraps mod 2^256). */
+static void add_small(uint8_t out[32], const uint8_t in[32], int delta)
+{
+    int carry = delta;
+    for (int i = 31; i >= 0; i--) {
+        int v = in[i] + carry;
+        out[i] = (uint8_t)(v & 0xff);
+        carry = v >> 8; /* arithmetic: -1 on borrow */
+    }
+}
+
+#endif
