@@ -88,14 +88,14 @@ struct sm2_backend {
 /* ---- helpers shared by the backends (no field multiplication) -------------*/
 
 /* r = mask ? a : b */
-static void jac_select(struct jac *r, const struct jac *a, const struct jac *b, uint64_t mask)
+SM2_INLINE void jac_select(struct jac *r, const struct jac *a, const struct jac *b, uint64_t mask)
 {
     sm2_select4(r->x, a->x, b->x, mask);
     sm2_select4(r->y, a->y, b->y, mask);
     sm2_select4(r->z, a->z, b->z, mask);
 }
 
-static void jac_from_aff(struct jac *r, const struct aff *a)
+SM2_INLINE void jac_from_aff(struct jac *r, const struct aff *a)
 {
     sm2_copy4(r->x, a->x);
     sm2_copy4(r->y, a->y);
@@ -103,7 +103,7 @@ static void jac_from_aff(struct jac *r, const struct aff *a)
 }
 
 /* y := neg ? -y : y */
-static void fp_cneg(uint64_t y[4], uint64_t neg)
+SM2_INLINE void fp_cneg(uint64_t y[4], uint64_t neg)
 {
     uint64_t ny[4];
     fp_neg(ny, y);
@@ -538,7 +538,7 @@ ecert_status sm2_fast_random_scalar(uint8_t k[32])
 {
     uint64_t v[4];
     for (int tries = 0; tries < 64; tries++) {
-        ecert_status st = random_bytes(k, 32);
+        ecert_status st = random_bytes_small(k, 32);
         if (st)
             return st;
         sm2_from_be(v, k);

@@ -3,12 +3,15 @@
  * lenient signature decoding, encryption round trips in every format, and
  * differential checks against OpenSSL's own SM2 (EVP) in both directions.
  */
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <openssl/core_names.h>
@@ -418,6 +421,57 @@ static void test_random_token(void **state)
         assert_non_null(strchr("0123456789abcdefghijklmnopqrstuvwxyz", a[i]));
 }
 
+/* The per-thread block of random_bytes_small: consecutive draws differ, a
+ * thread has its own block, and a forked child never serves what the parent
+ * drew before the fork (two signatures with one k reveal the key). */
+static void *draw_in_thread(void *arg)
+{
+    return (void *)(intptr_t)random_bytes_small(arg, 32);
+}
+
+static void test_random_small(void **state)
+{
+    uint8_t a[32], b[32], c[32], in_child[32];
+    assert_int_equal(random_bytes_small(a, 32), ECERT_OK); /* the block now holds more */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, draw_in_thread, c), 0);
+    void *ret;
+    assert_int_equal(pthread_join(th, &ret), 0);
+    assert_int_equal((intptr_t)ret, ECERT_OK);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t k[32];
+        int ok = random_bytes_small(k, 32) == ECERT_OK && write(fd[1], k, 32) == 32;
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(random_bytes_small(b, 32), ECERT_OK);
+    assert_int_equal(read(fd[0], in_child, 32), 32);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fd[0]), close(fd[1]);
+    assert_memory_not_equal(a, b, 32);
+    assert_memory_not_equal(a, c, 32);
+    assert_memory_not_equal(b, c, 32);
+    assert_memory_not_equal(b, in_child, 32);
+    /* more than one block's worth, and larger requests go straight through */
+    uint8_t prev[32];
+    memcpy(prev, b, 32);
+    for (int i = 0; i < 100; i++) {
+        uint8_t k[32];
+        assert_int_equal(random_bytes_small(k, 32), ECERT_OK);
+        assert_memory_not_equal(k, prev, 32);
+        memcpy(prev, k, 32);
+    }
+    uint8_t big[200];
+    memset(big, 0, sizeof big);
+    assert_int_equal(random_bytes_small(big, sizeof big), ECERT_OK);
+    assert_memory_not_equal(big, big + 100, 100);
+}
+
 static void test_key_refcount(void **state)
 {
     struct sm2_key *k = priv_of(D_HEX);
@@ -441,6 +495,7 @@ int main(void)
         cmocka_unit_test(test_differential_openssl_encryption),
         cmocka_unit_test(test_openssl_digestsign_interop),
         cmocka_unit_test(test_random_token),
+        cmocka_unit_test(test_random_small),
         cmocka_unit_test(test_key_refcount),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
