@@ -83,6 +83,8 @@ struct sm2_backend {
     void (*fp_inv_fermat)(uint64_t r[4], const uint64_t a[4]);
     void (*fp_mul)(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]);
     void (*fp_sqr)(uint64_t r[4], const uint64_t a[4]);
+    void (*fp_add)(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]);
+    void (*fp_sub)(uint64_t r[4], const uint64_t a[4], const uint64_t b[4]);
 };
 
 /* ---- helpers shared by the backends (no field multiplication) -------------*/
@@ -176,6 +178,8 @@ static int wnaf5(const uint64_t k4[4], int8_t naf[258])
 #define BK_VEC 16
 #define FP_MUL fp_mul
 #define FP_SQR fp_sqr
+#define FP_ADD fp_add
+#define FP_SUB fp_sub
 #include "crypto/sm2_fast_impl.h"
 #undef BK
 #undef BK_NAME
@@ -183,6 +187,8 @@ static int wnaf5(const uint64_t k4[4], int8_t naf[258])
 #undef BK_VEC
 #undef FP_MUL
 #undef FP_SQR
+#undef FP_ADD
+#undef FP_SUB
 
 #if SM2_FIELD_X64
 #define BK(name) name##_x64
@@ -191,6 +197,8 @@ static int wnaf5(const uint64_t k4[4], int8_t naf[258])
 #define BK_VEC 32
 #define FP_MUL fp_mul_x64
 #define FP_SQR fp_sqr_x64
+#define FP_ADD fp_add_x64
+#define FP_SUB fp_sub_x64
 #include "crypto/sm2_fast_impl.h"
 #undef BK
 #undef BK_NAME
@@ -198,6 +206,8 @@ static int wnaf5(const uint64_t k4[4], int8_t naf[258])
 #undef BK_VEC
 #undef FP_MUL
 #undef FP_SQR
+#undef FP_ADD
+#undef FP_SUB
 #endif
 
 /* The x64 backend needs BMI2 (MULX), ADX (ADCX/ADOX) and AVX2 (scans). */
@@ -785,10 +795,10 @@ int sm2_fast_field_op(char op, const uint8_t a[32], const uint8_t b[32], uint8_t
         be->fp_inv_fermat(r, x);
         break;
     case '+':
-        fp_add(r, x, y);
+        be->fp_add(r, x, y);
         break;
     case '-':
-        fp_sub(r, x, y);
+        be->fp_sub(r, x, y);
         break;
     default:
         return -1;

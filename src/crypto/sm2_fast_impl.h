@@ -6,6 +6,7 @@
  *   BK(name)   the backend's name for a function (name_generic, name_x64)
  *   BK_ATTR    function attributes (the x64 backend: target("avx2,bmi2,adx"))
  *   FP_MUL, FP_SQR   the field product and square (sm2_field.h)
+ *   FP_ADD, FP_SUB   the field sum and difference (sm2_field.h)
  *   BK_VEC     bytes per vector register for table scans (16 or 32)
  *
  * Everything here is static; sm2_fast.c reaches it through struct
@@ -80,27 +81,27 @@ BK_ATTR static void BK(jac_dbl)(struct jac *r, const struct jac *a)
     FP_SQR(delta, a->z);
     FP_SQR(gamma, a->y);
     FP_MUL(beta, a->x, gamma);
-    fp_sub(t0, a->x, delta);
-    fp_add(t1, a->x, delta);
+    FP_SUB(t0, a->x, delta);
+    FP_ADD(t1, a->x, delta);
     FP_MUL(t0, t0, t1);
-    fp_add(alpha, t0, t0);
-    fp_add(alpha, alpha, t0); /* 3(X - delta)(X + delta) */
-    fp_add(t1, a->y, a->z);
+    FP_ADD(alpha, t0, t0);
+    FP_ADD(alpha, alpha, t0); /* 3(X - delta)(X + delta) */
+    FP_ADD(t1, a->y, a->z);
     FP_SQR(t1, t1);
-    fp_sub(t1, t1, gamma);
-    fp_sub(z3, t1, delta); /* (Y + Z)^2 - gamma - delta = 2YZ */
-    fp_add(beta, beta, beta);
-    fp_add(beta, beta, beta); /* 4 beta */
+    FP_SUB(t1, t1, gamma);
+    FP_SUB(z3, t1, delta); /* (Y + Z)^2 - gamma - delta = 2YZ */
+    FP_ADD(beta, beta, beta);
+    FP_ADD(beta, beta, beta); /* 4 beta */
     FP_SQR(x3, alpha);
-    fp_add(t0, beta, beta);
-    fp_sub(x3, x3, t0); /* alpha^2 - 8 beta */
-    fp_sub(t0, beta, x3);
+    FP_ADD(t0, beta, beta);
+    FP_SUB(x3, x3, t0); /* alpha^2 - 8 beta */
+    FP_SUB(t0, beta, x3);
     FP_MUL(t0, alpha, t0);
     FP_SQR(gamma, gamma);
-    fp_add(gamma, gamma, gamma);
-    fp_add(gamma, gamma, gamma);
-    fp_add(gamma, gamma, gamma); /* 8 gamma^2 */
-    fp_sub(r->y, t0, gamma);
+    FP_ADD(gamma, gamma, gamma);
+    FP_ADD(gamma, gamma, gamma);
+    FP_ADD(gamma, gamma, gamma); /* 8 gamma^2 */
+    FP_SUB(r->y, t0, gamma);
     sm2_copy4(r->x, x3);
     sm2_copy4(r->z, z3);
 }
@@ -117,28 +118,28 @@ BK_ATTR static void BK(jac_madd)(struct jac *r, const struct jac *a, const struc
     FP_MUL(u2, b->x, z1z1);
     FP_MUL(s2, b->y, a->z);
     FP_MUL(s2, s2, z1z1);
-    fp_sub(h, u2, a->x);
-    fp_sub(rr, s2, a->y);
+    FP_SUB(h, u2, a->x);
+    FP_SUB(rr, s2, a->y);
     *same = sm2_is_zero4(h) & sm2_is_zero4(rr);
-    fp_add(rr, rr, rr);
+    FP_ADD(rr, rr, rr);
     FP_SQR(hh, h);
-    fp_add(i4, hh, hh);
-    fp_add(i4, i4, i4);
+    FP_ADD(i4, hh, hh);
+    FP_ADD(i4, i4, i4);
     FP_MUL(j, h, i4);
     FP_MUL(v, a->x, i4);
-    fp_add(t, a->z, h); /* Z3 = (Z1 + H)^2 - Z1Z1 - HH */
+    FP_ADD(t, a->z, h); /* Z3 = (Z1 + H)^2 - Z1Z1 - HH */
     FP_SQR(t, t);
-    fp_sub(t, t, z1z1);
-    fp_sub(r->z, t, hh);
+    FP_SUB(t, t, z1z1);
+    FP_SUB(r->z, t, hh);
     FP_MUL(t, a->y, j); /* Y1·J before Y is overwritten */
     FP_SQR(x3, rr);     /* X3 = rr^2 - J - 2V */
-    fp_sub(x3, x3, j);
-    fp_sub(x3, x3, v);
-    fp_sub(x3, x3, v);
-    fp_sub(v, v, x3); /* Y3 = rr(V - X3) - 2 Y1 J */
+    FP_SUB(x3, x3, j);
+    FP_SUB(x3, x3, v);
+    FP_SUB(x3, x3, v);
+    FP_SUB(v, v, x3); /* Y3 = rr(V - X3) - 2 Y1 J */
     FP_MUL(v, rr, v);
-    fp_add(t, t, t);
-    fp_sub(r->y, v, t);
+    FP_ADD(t, t, t);
+    FP_SUB(r->y, v, t);
     sm2_copy4(r->x, x3);
 }
 
@@ -156,28 +157,28 @@ BK_ATTR static void BK(jac_add)(struct jac *r, const struct jac *a, const struct
     FP_MUL(s1, s1, z2z2);
     FP_MUL(s2, b->y, a->z);
     FP_MUL(s2, s2, z1z1);
-    fp_sub(h, u2, u1);
-    fp_sub(rr, s2, s1);
+    FP_SUB(h, u2, u1);
+    FP_SUB(rr, s2, s1);
     *same = sm2_is_zero4(h) & sm2_is_zero4(rr);
-    fp_add(rr, rr, rr);
-    fp_add(i, h, h);
+    FP_ADD(rr, rr, rr);
+    FP_ADD(i, h, h);
     FP_SQR(i, i);
     FP_MUL(j, h, i);
     FP_MUL(v, u1, i);
-    fp_add(t, a->z, b->z); /* Z3 = ((Z1 + Z2)^2 - Z1Z1 - Z2Z2)·H */
+    FP_ADD(t, a->z, b->z); /* Z3 = ((Z1 + Z2)^2 - Z1Z1 - Z2Z2)·H */
     FP_SQR(t, t);
-    fp_sub(t, t, z1z1);
-    fp_sub(t, t, z2z2);
+    FP_SUB(t, t, z1z1);
+    FP_SUB(t, t, z2z2);
     FP_MUL(r->z, t, h);
     FP_SQR(x3, rr);
-    fp_sub(x3, x3, j);
-    fp_sub(x3, x3, v);
-    fp_sub(x3, x3, v);
-    fp_sub(v, v, x3);
+    FP_SUB(x3, x3, j);
+    FP_SUB(x3, x3, v);
+    FP_SUB(x3, x3, v);
+    FP_SUB(v, v, x3);
     FP_MUL(v, rr, v);
     FP_MUL(t, s1, j);
-    fp_add(t, t, t);
-    fp_sub(r->y, v, t);
+    FP_ADD(t, t, t);
+    FP_SUB(r->y, v, t);
     sm2_copy4(r->x, x3);
 }
 
@@ -280,10 +281,10 @@ BK_ATTR static int BK(aff_from_bytes)(struct aff *r, const uint8_t xy[64])
     FP_SQR(lhs, y);
     FP_SQR(rhs, x);
     FP_MUL(rhs, rhs, x);
-    fp_add(t, x, x);
-    fp_add(t, t, x);
-    fp_sub(rhs, rhs, t);
-    fp_add(rhs, rhs, SM2_FP_B);
+    FP_ADD(t, x, x);
+    FP_ADD(t, t, x);
+    FP_SUB(rhs, rhs, t);
+    FP_ADD(rhs, rhs, SM2_FP_B);
     if (!(sm2_equal4(lhs, rhs) & 1))
         return 0;
     sm2_copy4(r->x, x);
@@ -612,6 +613,16 @@ BK_ATTR static void BK(fp_sqr_fn)(uint64_t r[4], const uint64_t a[4])
     FP_SQR(r, a);
 }
 
+BK_ATTR static void BK(fp_add_fn)(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    FP_ADD(r, a, b);
+}
+
+BK_ATTR static void BK(fp_sub_fn)(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    FP_SUB(r, a, b);
+}
+
 static const struct sm2_backend BK(backend) = {
     .name = BK_NAME,
     .comb_build = BK(comb_build),
@@ -626,6 +637,8 @@ static const struct sm2_backend BK(backend) = {
     .fp_inv_fermat = BK(fp_inv_fermat),
     .fp_mul = BK(fp_mul_fn),
     .fp_sqr = BK(fp_sqr_fn),
+    .fp_add = BK(fp_add_fn),
+    .fp_sub = BK(fp_sub_fn),
 };
 
 #if BK_VEC == 32
@@ -644,5 +657,7 @@ static const struct sm2_backend BK(backend_z) = {
     .fp_inv_fermat = BK(fp_inv_fermat),
     .fp_mul = BK(fp_mul_fn),
     .fp_sqr = BK(fp_sqr_fn),
+    .fp_add = BK(fp_add_fn),
+    .fp_sub = BK(fp_sub_fn),
 };
 #endif

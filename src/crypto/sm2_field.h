@@ -594,6 +594,85 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
             : SM2_ASM_CLOBBER);
     r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
 }
+
+/* 2^32·(2^32 - 1) and 2^64 - 2^32 - 1: limbs 1 and 3 of p, which do not fit
+ * an instruction's 32-bit immediate (limbs 0 and 2 are -1, which do). */
+static const uint64_t SM2_X64_P1 = SM2_P1, SM2_X64_P3 = SM2_P3;
+
+/* r = a + b mod p in one carry chain: the sum (with its carry) minus p,
+ * keeping the sum by CMOV when that borrows. The C version (fp_add) costs
+ * about twice the instructions: compilers spill the carry to a byte
+ * register and blend with masks. */
+SM2_INLINE void fp_add_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    uint64_t t0, t1, t2, t3, u0, u1, u2, u3, c;
+    __asm__("movq 0(%[a]), %[t0]\n\t"
+            "movq 8(%[a]), %[t1]\n\t"
+            "movq 16(%[a]), %[t2]\n\t"
+            "movq 24(%[a]), %[t3]\n\t"
+            "xorl %k[c], %k[c]\n\t"
+            "addq 0(%[b]), %[t0]\n\t"
+            "adcq 8(%[b]), %[t1]\n\t"
+            "adcq 16(%[b]), %[t2]\n\t"
+            "adcq 24(%[b]), %[t3]\n\t"
+            "adcq $0, %[c]\n\t"
+            "movq %[t0], %[u0]\n\t"
+            "subq $-1, %[u0]\n\t"
+            "movq %[t1], %[u1]\n\t"
+            "sbbq %[p1], %[u1]\n\t"
+            "movq %[t2], %[u2]\n\t"
+            "sbbq $-1, %[u2]\n\t"
+            "movq %[t3], %[u3]\n\t"
+            "sbbq %[p3], %[u3]\n\t"
+            "sbbq $0, %[c]\n\t" /* borrow: the sum was below p, keep it */
+            "cmovaeq %[u0], %[t0]\n\t"
+            "cmovaeq %[u1], %[t1]\n\t"
+            "cmovaeq %[u2], %[t2]\n\t"
+            "cmovaeq %[u3], %[t3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [u0] "=&r"(u0),
+              [u1] "=&r"(u1), [u2] "=&r"(u2), [u3] "=&r"(u3), [c] "=&r"(c)
+            : [a] "r"(a), [b] "r"(b), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3)
+#ifdef SM2_ASM_SAN
+            : "cc", "memory");
+#else
+              , "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
+            : "cc");
+#endif
+    r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+}
+
+/* r = a - b mod p: the difference, plus p masked by its borrow. */
+SM2_INLINE void fp_sub_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
+{
+    uint64_t t0, t1, t2, t3, m, u1, u3;
+    __asm__("movq 0(%[a]), %[t0]\n\t"
+            "movq 8(%[a]), %[t1]\n\t"
+            "movq 16(%[a]), %[t2]\n\t"
+            "movq 24(%[a]), %[t3]\n\t"
+            "subq 0(%[b]), %[t0]\n\t"
+            "sbbq 8(%[b]), %[t1]\n\t"
+            "sbbq 16(%[b]), %[t2]\n\t"
+            "sbbq 24(%[b]), %[t3]\n\t"
+            "sbbq %[m], %[m]\n\t" /* all ones when a < b */
+            "movq %[m], %[u1]\n\t"
+            "andq %[p1], %[u1]\n\t"
+            "movq %[m], %[u3]\n\t"
+            "andq %[p3], %[u3]\n\t"
+            "addq %[m], %[t0]\n\t"
+            "adcq %[u1], %[t1]\n\t"
+            "adcq %[m], %[t2]\n\t"
+            "adcq %[u3], %[t3]\n\t"
+            : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [m] "=&r"(m),
+              [u1] "=&r"(u1), [u3] "=&r"(u3)
+            : [a] "r"(a), [b] "r"(b), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3)
+#ifdef SM2_ASM_SAN
+            : "cc", "memory");
+#else
+              , "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
+            : "cc");
+#endif
+    r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
+}
 #else
 #define SM2_FIELD_X64 0
 #endif
