@@ -770,7 +770,8 @@ int sm2_fast_mul_double(const uint8_t sb[32], const uint8_t tb[32], const uint8_
 
 /* Field operations on plain big-endian values < p, through the backend:
  * '*' product, 's' square, 'i' inverse (divsteps), 'f' inverse (Fermat),
- * '+' sum, '-' difference. -1 for an input >= p or an unknown op. */
+ * '+' sum, '-' difference, 'h' half of a. -1 for an input >= p or an unknown
+ * op. */
 int sm2_fast_field_op(char op, const uint8_t a[32], const uint8_t b[32], uint8_t out[32])
 {
     const struct sm2_backend *be = bk();
@@ -799,6 +800,9 @@ int sm2_fast_field_op(char op, const uint8_t a[32], const uint8_t b[32], uint8_t
         break;
     case '-':
         be->fp_sub(r, x, y);
+        break;
+    case 'h':
+        fp_half(r, x);
         break;
     default:
         return -1;

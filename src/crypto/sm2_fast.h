@@ -86,8 +86,8 @@ int sm2_fast_mul_double(const uint8_t s[32], const uint8_t t[32], const uint8_t 
 /* k·P through a per-key table built for P (constant time; tests). */
 int sm2_fast_mul_point_table(const uint8_t k[32], const uint8_t p[64], uint8_t out[64]);
 /* Field operations mod p on plain values (tests): '*', 's' (square), 'i'
- * (inverse by divsteps), 'f' (inverse by Fermat), '+', '-'. -1 when an input
- * is >= p. */
+ * (inverse by divsteps), 'f' (inverse by Fermat), '+', '-', 'h' (a / 2). -1
+ * when an input is >= p. */
 int sm2_fast_field_op(char op, const uint8_t a[32], const uint8_t b[32], uint8_t out[32]);
 
 /* The arithmetic backend: "x64" (MULX/ADX multiplication, AVX2 table scans;

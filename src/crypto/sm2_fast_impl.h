@@ -74,34 +74,34 @@ BK_ATTR static void BK(fp_inv_fermat)(uint64_t r[4], const uint64_t a[4])
 
 /* ---- point formulas ---------------------------------------------------------*/
 
-/* r = 2a (dbl-2001-b). Infinity (Z = 0) stays infinity. r may alias a. */
+/* r = 2a for a = -3 (the dbl-2001-b values, arranged as in OpenSSL's
+ * nistz256 doubling):
+ *   M = 3(X - Z^2)(X + Z^2),  S = 4XY^2 = X·(2Y)^2,
+ *   X3 = M^2 - 2S,  Y3 = M(S - X3) - 8Y^4 (= (2Y)^4 / 2),  Z3 = (2Y)·Z.
+ * 4M + 4S and 10 additions (a halving among them) instead of 3M + 5S and
+ * 15: additions are about a fifth of a doubling's instructions. Infinity
+ * (Z = 0) stays infinity. r may alias a. */
 BK_ATTR static void BK(jac_dbl)(struct jac *r, const struct jac *a)
 {
-    uint64_t delta[4], gamma[4], beta[4], alpha[4], t0[4], t1[4], z3[4], x3[4];
-    FP_SQR(delta, a->z);
-    FP_SQR(gamma, a->y);
-    FP_MUL(beta, a->x, gamma);
-    FP_SUB(t0, a->x, delta);
-    FP_ADD(t1, a->x, delta);
-    FP_MUL(t0, t0, t1);
-    FP_ADD(alpha, t0, t0);
-    FP_ADD(alpha, alpha, t0); /* 3(X - delta)(X + delta) */
-    FP_ADD(t1, a->y, a->z);
-    FP_SQR(t1, t1);
-    FP_SUB(t1, t1, gamma);
-    FP_SUB(z3, t1, delta); /* (Y + Z)^2 - gamma - delta = 2YZ */
-    FP_ADD(beta, beta, beta);
-    FP_ADD(beta, beta, beta); /* 4 beta */
-    FP_SQR(x3, alpha);
-    FP_ADD(t0, beta, beta);
-    FP_SUB(x3, x3, t0); /* alpha^2 - 8 beta */
-    FP_SUB(t0, beta, x3);
-    FP_MUL(t0, alpha, t0);
-    FP_SQR(gamma, gamma);
-    FP_ADD(gamma, gamma, gamma);
-    FP_ADD(gamma, gamma, gamma);
-    FP_ADD(gamma, gamma, gamma); /* 8 gamma^2 */
-    FP_SUB(r->y, t0, gamma);
+    uint64_t s[4], zz[4], m[4], t[4], y4[4], z3[4], x3[4];
+    FP_ADD(s, a->y, a->y); /* 2Y */
+    FP_SQR(zz, a->z);
+    FP_MUL(z3, s, a->z);
+    FP_SQR(s, s); /* 4Y^2 */
+    FP_ADD(m, a->x, zz);
+    FP_SUB(zz, a->x, zz);
+    FP_SQR(y4, s);
+    fp_half(y4, y4); /* 8Y^4 */
+    FP_MUL(m, m, zz);
+    FP_ADD(t, m, m);
+    FP_ADD(m, t, m);      /* M */
+    FP_MUL(s, s, a->x);   /* S */
+    FP_ADD(t, s, s);      /* 2S */
+    FP_SQR(x3, m);
+    FP_SUB(x3, x3, t);
+    FP_SUB(s, s, x3);
+    FP_MUL(s, s, m);
+    FP_SUB(r->y, s, y4);
     sm2_copy4(r->x, x3);
     sm2_copy4(r->z, z3);
 }

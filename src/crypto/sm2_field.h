@@ -238,6 +238,22 @@ SM2_INLINE void fp_sub(uint64_t r[4], const uint64_t a[4], const uint64_t b[4])
     (void)sm2_addc(c, d3, SM2_P3 & m, &r[3]);
 }
 
+/* r = a / 2 mod p: a, plus p when a is odd (masked), shifted right by one
+ * bit with the carry of that sum as the new top bit. */
+SM2_INLINE void fp_half(uint64_t r[4], const uint64_t a[4])
+{
+    uint64_t m = sm2_barrier(0 - (a[0] & 1)), t0, t1, t2, t3;
+    unsigned char c = 0;
+    c = sm2_addc(c, a[0], SM2_P0 & m, &t0);
+    c = sm2_addc(c, a[1], SM2_P1 & m, &t1);
+    c = sm2_addc(c, a[2], SM2_P2 & m, &t2);
+    c = sm2_addc(c, a[3], SM2_P3 & m, &t3);
+    r[0] = (t0 >> 1) | (t1 << 63);
+    r[1] = (t1 >> 1) | (t2 << 63);
+    r[2] = (t2 >> 1) | (t3 << 63);
+    r[3] = (t3 >> 1) | ((uint64_t)c << 63);
+}
+
 /* r = -a mod p (0 stays 0) */
 static inline void fp_neg(uint64_t r[4], const uint64_t a[4])
 {

@@ -276,6 +276,13 @@ static void ref_field(char op, const uint8_t a[32], const uint8_t b[32], uint8_t
     case '-':
         ok = ok && BN_mod_sub(r, x, y, pmod, bctx);
         break;
+    case 'h': { /* a / 2 */
+        BIGNUM *half = BN_new();
+        ok = ok && half && BN_set_word(half, 2) && BN_mod_inverse(half, half, pmod, bctx) &&
+             BN_mod_mul(r, x, half, pmod, bctx);
+        BN_free(half);
+        break;
+    }
     default: /* inverses; 0 maps to 0 */
         if (ok && BN_is_zero(x))
             BN_zero(r);
@@ -292,7 +299,7 @@ static void exp_field(const uint8_t *p, size_t left)
     uint8_t a[32], b[32], x[32], y[32];
     take(&p, &left, a, 32);
     take(&p, &left, b, 32);
-    static const char ops[] = "*s+-if";
+    static const char ops[] = "*s+-hif";
     for (int i = 0; i < nbackends; i++) {
         sm2_fast_set_backend(backends[i]);
         for (const char *op = ops; *op; op++) {
