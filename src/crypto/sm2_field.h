@@ -393,6 +393,9 @@ SM2_INLINE void fp_sqr(uint64_t r[4], const uint64_t a[4])
 
 /* 2^32 - 1 and 2^32, the multipliers of a reduction step. */
 static const uint64_t SM2_X64_KU = 0xffffffffULL, SM2_X64_K32 = 0x100000000ULL;
+/* Limbs 1 and 3 of p, which do not fit an instruction's 32-bit immediate
+ * (limbs 0 and 2 are -1, which do): memory operands of the final subtractions. */
+static const uint64_t SM2_X64_P1 = SM2_P1, SM2_X64_P3 = SM2_P3;
 
 /* The asm reads a[] and b[] through their pointers. Normally that is told to
  * the compiler with "m" operands; sanitizer builds (frame pointer, fewer free
@@ -405,7 +408,8 @@ static const uint64_t SM2_X64_KU = 0xffffffffULL, SM2_X64_K32 = 0x100000000ULL;
 #endif
 #endif
 /* The constants of SM2_X64_REDC_STEP, as memory operands of every asm. */
-#define SM2_ASM_IN_K [ku] "m"(SM2_X64_KU), [k32] "m"(SM2_X64_K32)
+#define SM2_ASM_IN_K                                                                               \
+    [ku] "m"(SM2_X64_KU), [k32] "m"(SM2_X64_K32), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3)
 /* The pointers are in-out operands (copies): once the product is formed the
  * asm reuses one of their registers as a temporary of the reduction. */
 #define SM2_ASM_INOUT_A(pa) , [a] "+r"(pa)
@@ -511,14 +515,12 @@ SM2_INLINE void fp_mul_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[
             "adcq $0, %[T0]\n\t"
             "movq %[t0], %[t4]\n\t"
             "subq $-1, %[t4]\n\t"
-            "movabsq $0xffffffff00000000, %[T1]\n\t"
             "movq %[t1], %[t5]\n\t"
-            "sbbq %[T1], %[t5]\n\t"
+            "sbbq %[p1], %[t5]\n\t"
             "movq %[t2], %[t6]\n\t"
             "sbbq $-1, %[t6]\n\t"
-            "movabsq $0xfffffffeffffffff, %[T1]\n\t"
             "movq %[t3], %[t7]\n\t"
-            "sbbq %[T1], %[t7]\n\t"
+            "sbbq %[p3], %[t7]\n\t"
             "sbbq $0, %[T0]\n\t"
             "cmovaeq %[t4], %[t0]\n\t"
             "cmovaeq %[t5], %[t1]\n\t"
@@ -590,14 +592,12 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
             "adcq $0, %[T0]\n\t"
             "movq %[t0], %[t4]\n\t"
             "subq $-1, %[t4]\n\t"
-            "movabsq $0xffffffff00000000, %[T1]\n\t"
             "movq %[t1], %[t5]\n\t"
-            "sbbq %[T1], %[t5]\n\t"
+            "sbbq %[p1], %[t5]\n\t"
             "movq %[t2], %[t6]\n\t"
             "sbbq $-1, %[t6]\n\t"
-            "movabsq $0xfffffffeffffffff, %[T1]\n\t"
             "movq %[t3], %[t7]\n\t"
-            "sbbq %[T1], %[t7]\n\t"
+            "sbbq %[p3], %[t7]\n\t"
             "sbbq $0, %[T0]\n\t"
             "cmovaeq %[t4], %[t0]\n\t"
             "cmovaeq %[t5], %[t1]\n\t"
@@ -611,9 +611,6 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
     r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
 }
 
-/* 2^32·(2^32 - 1) and 2^64 - 2^32 - 1: limbs 1 and 3 of p, which do not fit
- * an instruction's 32-bit immediate (limbs 0 and 2 are -1, which do). */
-static const uint64_t SM2_X64_P1 = SM2_P1, SM2_X64_P3 = SM2_P3;
 
 /* r = a + b mod p in one carry chain: the sum (with its carry) minus p,
  * keeping the sum by CMOV when that borrows. The C version (fp_add) costs
