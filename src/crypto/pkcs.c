@@ -19,6 +19,7 @@
 #include "common/der.h"
 #include "common/error.h"
 #include "crypto/sm2.h"
+#include "crypto/sm3.h"
 
 /* An EdDSA message is verified in one piece (pure EdDSA has no streaming
  * form); the signed attributes it covers in practice are a few hundred bytes. */
@@ -129,6 +130,16 @@ static const EVP_MD *evp_md(enum pkcs_hash h)
 ecert_status pkcs_digest(enum pkcs_hash h, const struct pkcs_chunk *msg, size_t nchunks,
                          uint8_t out[PKCS_DIGEST_MAX], size_t *len)
 {
+    /* SM3 is ours (sm3.h): no EVP context to allocate, and faster. */
+    if (h == PKCS_HASH_SM3) {
+        struct sm3_ctx c;
+        sm3_ctx_init(&c);
+        for (size_t i = 0; i < nchunks; i++)
+            sm3_ctx_update(&c, msg[i].p, msg[i].n);
+        sm3_ctx_final(&c, out);
+        *len = SM3_LEN;
+        return ECERT_OK;
+    }
     const EVP_MD *md = evp_md(h);
     if (!md)
         return err_set(ECERT_E_MALFORMED, "digest algorithm not supported");

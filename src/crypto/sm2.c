@@ -580,23 +580,18 @@ ecert_status sm2_z_compute(const struct sm2_key *k, const uint8_t *id, size_t id
     uint8_t entl[2] = {(uint8_t)((idlen * 8) >> 8), (uint8_t)(idlen * 8)};
     uint8_t buf[2 + 6 * 32];
     const struct sm2_curve *c = k->curve;
-    struct sm3 *h = NULL;
-    ecert_status st = sm3_new(&h);
     memcpy(buf, c->a, 32);
     memcpy(buf + 32, c->b, 32);
     memcpy(buf + 64, c->gx, 32);
     memcpy(buf + 96, c->gy, 32);
     memcpy(buf + 128, k->xy, 64);
-    if (!st)
-        st = sm3_update(h, entl, 2);
-    if (!st)
-        st = sm3_update(h, id, idlen);
-    if (!st)
-        st = sm3_update(h, buf, 192);
-    if (!st)
-        st = sm3_final(h, z);
-    sm3_free(h);
-    return st;
+    struct sm3_ctx h;
+    sm3_ctx_init(&h);
+    sm3_ctx_update(&h, entl, 2);
+    sm3_ctx_update(&h, id, idlen);
+    sm3_ctx_update(&h, buf, 192);
+    sm3_ctx_final(&h, z);
+    return ECERT_OK;
 }
 
 ecert_status sm2_z(const struct sm2_key *k, const uint8_t *id, size_t idlen, uint8_t z[32])
@@ -613,17 +608,14 @@ ecert_status sm2_digest(const struct sm2_key *k, const uint8_t *id, size_t idlen
 {
     uint8_t z[32];
     ecert_status st = sm2_z(k, id, idlen, z);
-    struct sm3 *h = NULL;
-    if (!st)
-        st = sm3_new(&h);
-    if (!st)
-        st = sm3_update(h, z, 32);
-    if (!st)
-        st = sm3_update(h, msg, len);
-    if (!st)
-        st = sm3_final(h, e);
-    sm3_free(h);
-    return st;
+    if (st)
+        return st;
+    struct sm3_ctx h;
+    sm3_ctx_init(&h);
+    sm3_ctx_update(&h, z, 32);
+    sm3_ctx_update(&h, msg, len);
+    sm3_ctx_final(&h, e);
+    return ECERT_OK;
 }
 
 /* The primitive signing equations (GB/T 32918.2 §6.1), for curves without

@@ -42,12 +42,10 @@ const char *sm2_cipher_format_name(ecert_cipher_format f)
 /* ---- KDF and the shared secret ------------------------------------------- */
 
 /* The state of one en/decryption once the shared point (x2, y2) is known:
- * SM3 over x2||y2 is one full block, so it is hashed once and the state copied
- * for each 32-byte block of key stream. */
+ * SM3 over x2||y2 is one full block, so it is hashed once and the state
+ * copied (a struct assignment) for each 32-byte block of key stream. */
 struct kdf {
-    struct sm3 *prefix; /* SM3 after x2||y2 */
-    struct sm3 *work;
-    uint8_t x2y2[64];
+    struct sm3_ctx prefix; /* SM3 after x2||y2 */
     uint32_t ct;
     uint8_t block[32];
     size_t used; /* bytes of block consumed */
@@ -56,20 +54,14 @@ struct kdf {
 static ecert_status kdf_init(struct kdf *k, const uint8_t x2y2[64])
 {
     memset(k, 0, sizeof *k);
-    memcpy(k->x2y2, x2y2, 64);
     k->used = 32;
-    ecert_status st = sm3_new(&k->prefix);
-    if (!st)
-        st = sm3_new(&k->work);
-    if (!st)
-        st = sm3_update(k->prefix, x2y2, 64);
-    return st;
+    sm3_ctx_init(&k->prefix);
+    sm3_ctx_update(&k->prefix, x2y2, 64);
+    return ECERT_OK;
 }
 
 static void kdf_release(struct kdf *k)
 {
-    sm3_free(k->prefix);
-    sm3_free(k->work);
     secure_wipe(k, sizeof *k);
 }
 
@@ -82,13 +74,9 @@ static ecert_status kdf_xor(struct kdf *k, const uint8_t *in, uint8_t *out, size
             k->ct++;
             uint8_t ctb[4] = {(uint8_t)(k->ct >> 24), (uint8_t)(k->ct >> 16),
                               (uint8_t)(k->ct >> 8), (uint8_t)k->ct};
-            ecert_status st = sm3_copy(k->work, k->prefix);
-            if (!st)
-                st = sm3_update(k->work, ctb, 4);
-            if (!st)
-                st = sm3_final(k->work, k->block);
-            if (st)
-                return st;
+            struct sm3_ctx work = k->prefix; /* final wipes it */
+            sm3_ctx_update(&work, ctb, 4);
+            sm3_ctx_final(&work, k->block);
             k->used = 0;
         }
         *nonzero |= k->block[k->used];
@@ -100,18 +88,13 @@ static ecert_status kdf_xor(struct kdf *k, const uint8_t *in, uint8_t *out, size
 /* C3 = SM3(x2 || M || y2) */
 static ecert_status c3_compute(const uint8_t x2y2[64], const uint8_t *m, size_t n, uint8_t c3[32])
 {
-    struct sm3 *h = NULL;
-    ecert_status st = sm3_new(&h);
-    if (!st)
-        st = sm3_update(h, x2y2, 32);
-    if (!st)
-        st = sm3_update(h, m, n);
-    if (!st)
-        st = sm3_update(h, x2y2 + 32, 32);
-    if (!st)
-        st = sm3_final(h, c3);
-    sm3_free(h);
-    return st;
+    struct sm3_ctx h;
+    sm3_ctx_init(&h);
+    sm3_ctx_update(&h, x2y2, 32);
+    sm3_ctx_update(&h, m, n);
+    sm3_ctx_update(&h, x2y2 + 32, 32);
+    sm3_ctx_final(&h, c3);
+    return ECERT_OK;
 }
 
 static ecert_status point_xy(const struct sm2_curve *c, const EC_POINT *p, BN_CTX *ctx,
