@@ -13,6 +13,7 @@
  */
 #include "crypto/sm3.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -94,8 +95,10 @@ static const uint32_t sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a060
     EXPAND(j + 7);                                                                                 \
     ROUND(j + 3, FF1, GG1, 0x7a879d8au, b, c, d, a, f, g, h, e)
 
-/* Compresses n 64-byte blocks of p into V. */
-static void sm3_blocks(uint32_t V[8], const uint8_t *p, size_t n)
+/* Compresses n 64-byte blocks of p into V. Inlined into each variant below,
+ * so that each is compiled for its own instruction set. */
+static inline __attribute__((always_inline)) void sm3_compress(uint32_t V[8], const uint8_t *p,
+                                                               size_t n)
 {
     uint32_t W[16];
     while (n--) {
@@ -131,6 +134,77 @@ static void sm3_blocks(uint32_t V[8], const uint8_t *p, size_t n)
     }
     /* W held message words of a possibly secret input (the KDF's x2||y2). */
     secure_wipe(W, sizeof W);
+}
+
+static void sm3_blocks_generic(uint32_t V[8], const uint8_t *p, size_t n)
+{
+    sm3_compress(V, p, n);
+}
+
+/* With BMI2 the rotations become RORX, which writes a third register: the
+ * copies a two-operand ROL needs disappear, about 12-15% faster here. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define SM3_HAVE_BMI2 1
+__attribute__((target("bmi2"))) static void sm3_blocks_bmi2(uint32_t V[8], const uint8_t *p,
+                                                            size_t n)
+{
+    sm3_compress(V, p, n);
+}
+#else
+#define SM3_HAVE_BMI2 0
+#endif
+
+typedef void (*sm3_blocks_fn)(uint32_t V[8], const uint8_t *p, size_t n);
+
+/* Chosen on first use; racing first uses store the same pointer. */
+static _Atomic(sm3_blocks_fn) blocks_impl;
+
+static sm3_blocks_fn sm3_pick(void)
+{
+    sm3_blocks_fn f = sm3_blocks_generic;
+#if SM3_HAVE_BMI2
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("bmi2"))
+        f = sm3_blocks_bmi2;
+#endif
+    atomic_store_explicit(&blocks_impl, f, memory_order_relaxed);
+    return f;
+}
+
+static void sm3_blocks(uint32_t V[8], const uint8_t *p, size_t n)
+{
+    sm3_blocks_fn f = atomic_load_explicit(&blocks_impl, memory_order_relaxed);
+    if (!f)
+        f = sm3_pick();
+    f(V, p, n);
+}
+
+ecert_status sm3_impl_set(const char *name)
+{
+    if (strcmp(name, "generic") == 0) {
+        atomic_store(&blocks_impl, sm3_blocks_generic);
+        return ECERT_OK;
+    }
+#if SM3_HAVE_BMI2
+    __builtin_cpu_init();
+    if (strcmp(name, "bmi2") == 0 && __builtin_cpu_supports("bmi2")) {
+        atomic_store(&blocks_impl, sm3_blocks_bmi2);
+        return ECERT_OK;
+    }
+#endif
+    return err_set(ECERT_E_ARG, "SM3 implementation '%.16s' is not available here", name);
+}
+
+const char *sm3_impl_name(void)
+{
+    sm3_blocks_fn f = atomic_load(&blocks_impl);
+    if (!f)
+        f = sm3_pick();
+#if SM3_HAVE_BMI2
+    if (f == sm3_blocks_bmi2)
+        return "bmi2";
+#endif
+    return "generic";
 }
 
 /* ---- plain-memory context ------------------------------------------------ */

@@ -46,6 +46,13 @@ ecert_status sm3_copy(struct sm3 *dst, const struct sm3 *src);
 /* Wipes and frees; NULL is allowed. */
 void sm3_free(struct sm3 *h);
 
+/* The compression function is chosen once per process: "bmi2" (x86-64 with
+ * BMI2, the rotations as RORX) or "generic" (portable C; same code, compiled
+ * for the baseline). sm3_impl_set switches it (tests run both); it fails
+ * when the CPU lacks the one named. */
+ecert_status sm3_impl_set(const char *name);
+const char *sm3_impl_name(void);
+
 /* One-shot forms; they cannot fail and return ECERT_OK, kept as
  * ecert_status so that callers stay uniform. */
 ecert_status sm3_digest(const void *p, size_t n, uint8_t out[SM3_LEN]);
