@@ -10,6 +10,7 @@
  * comb and window methods (sm2_fast.c) on sm2p256v1, or OpenSSL's
  * constant-time ladder for a single scalar on a prime curve.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "common/codec.h"
@@ -18,6 +19,7 @@
 #include "common/secure.h"
 #include "crypto/sm2_internal.h"
 #include "crypto/sm3.h"
+#include "crypto/sm3_x16.h"
 
 /* ---- formats ------------------------------------------------------------- */
 
@@ -42,19 +44,21 @@ const char *sm2_cipher_format_name(ecert_cipher_format f)
 /* ---- KDF and the shared secret ------------------------------------------- */
 
 /* The state of one en/decryption once the shared point (x2, y2) is known:
- * SM3 over x2||y2 is one full block, so it is hashed once and the state
- * copied (a struct assignment) for each 32-byte block of key stream. */
+ * SM3 over x2||y2 is one full block, so it is hashed once and each 32 bytes
+ * of key stream costs one compression of (counter, padding). With AVX-512
+ * sixteen such blocks are computed at once (sm3_x16.h) whenever more than
+ * one is still needed; otherwise the prefix state is copied (a struct
+ * assignment) per counter. */
 struct kdf {
     struct sm3_ctx prefix; /* SM3 after x2||y2 */
-    uint32_t ct;
-    uint8_t block[32];
-    size_t used; /* bytes of block consumed */
+    uint32_t ct;           /* the last counter used */
+    uint8_t stream[16 * 32];
+    size_t len, used; /* bytes of stream computed / consumed */
 };
 
 static ecert_status kdf_init(struct kdf *k, const uint8_t x2y2[64])
 {
     memset(k, 0, sizeof *k);
-    k->used = 32;
     sm3_ctx_init(&k->prefix);
     sm3_ctx_update(&k->prefix, x2y2, 64);
     return ECERT_OK;
@@ -65,22 +69,51 @@ static void kdf_release(struct kdf *k)
     secure_wipe(k, sizeof *k);
 }
 
-/* out[i] = in[i] ^ t[i] for the next n bytes of key stream t; *nonzero |= t. */
+/* Computes the next key stream bytes; `want` is how many are still needed. */
+static void kdf_refill(struct kdf *k, size_t want)
+{
+    /* -1 until the first call asks the CPU; every thread finds the same */
+    static _Atomic int x16 = -1;
+    int have = atomic_load_explicit(&x16, memory_order_relaxed);
+    if (have < 0) {
+        have = sm3_kdf16_available();
+        atomic_store_explicit(&x16, have, memory_order_relaxed);
+    }
+    if (want > 32 && have) {
+        sm3_kdf16(k->prefix.h, k->ct + 1, k->stream);
+        k->ct += 16;
+        k->len = sizeof k->stream;
+    } else {
+        k->ct++;
+        uint8_t ctb[4] = {(uint8_t)(k->ct >> 24), (uint8_t)(k->ct >> 16), (uint8_t)(k->ct >> 8),
+                          (uint8_t)k->ct};
+        struct sm3_ctx work = k->prefix; /* final wipes it */
+        sm3_ctx_update(&work, ctb, 4);
+        sm3_ctx_final(&work, k->stream);
+        k->len = 32;
+    }
+    k->used = 0;
+}
+
+/* out[i] = in[i] ^ t[i] for the next n bytes of key stream t; *nonzero |= t.
+ * A run of stream bytes at a time, so that the loop vectorises. */
 static ecert_status kdf_xor(struct kdf *k, const uint8_t *in, uint8_t *out, size_t n,
                             uint8_t *nonzero)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (k->used == 32) {
-            k->ct++;
-            uint8_t ctb[4] = {(uint8_t)(k->ct >> 24), (uint8_t)(k->ct >> 16),
-                              (uint8_t)(k->ct >> 8), (uint8_t)k->ct};
-            struct sm3_ctx work = k->prefix; /* final wipes it */
-            sm3_ctx_update(&work, ctb, 4);
-            sm3_ctx_final(&work, k->block);
-            k->used = 0;
+    size_t i = 0;
+    while (i < n) {
+        if (k->used == k->len)
+            kdf_refill(k, n - i);
+        size_t m = k->len - k->used < n - i ? k->len - k->used : n - i;
+        const uint8_t *t = k->stream + k->used;
+        uint8_t nz = 0;
+        for (size_t j = 0; j < m; j++) {
+            nz |= t[j];
+            out[i + j] = in[i + j] ^ t[j];
         }
-        *nonzero |= k->block[k->used];
-        out[i] = in[i] ^ k->block[k->used++];
+        *nonzero |= nz;
+        k->used += m;
+        i += m;
     }
     return ECERT_OK;
 }

@@ -335,19 +335,25 @@ static void test_differential_evp_vs_primitive(void **state)
 }
 
 /* OpenSSL's own SM2 encryption (EVP, GM/T 0009 DER out) and ours agree in
- * both directions: the strongest check that layout and KDF are right. */
+ * both directions: the strongest check that layout and KDF are right. The
+ * lengths cross the KDF's 32-byte blocks and its 16-block (512-byte) batches
+ * (sm3_x16.h), with random lengths up to 1200 bytes besides. */
 static void test_differential_openssl_encryption(void **state)
 {
+    static const size_t fixed[] = {1, 31, 32, 33, 63, 64, 65, 480, 511, 512, 513, 543, 544, 545,
+                                   1023, 1024, 1025, 1200};
     struct sm2_key *k = priv_of(D_HEX);
     EVP_PKEY *pk = sm2_key_evp(k);
-    for (int i = 0; i < 20; i++) {
-        uint8_t msg[200];
+    size_t nfixed = sizeof fixed / sizeof fixed[0];
+    enum { MAXLEN = 1200, CTMAX = MAXLEN + 200 };
+    for (size_t i = 0; i < nfixed + 30; i++) {
+        uint8_t msg[MAXLEN];
         assert_int_equal(random_bytes(msg, sizeof msg), ECERT_OK);
-        size_t ml = 1 + (size_t)(msg[0] % 199);
+        size_t ml = i < nfixed ? fixed[i] : 1 + ((size_t)msg[0] << 8 | msg[1]) % MAXLEN;
         /* OpenSSL encrypts, we decrypt. */
         EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pk, NULL);
         assert_int_equal(EVP_PKEY_encrypt_init(ctx), 1);
-        uint8_t der[512];
+        uint8_t der[CTMAX];
         size_t dl = sizeof der;
         assert_int_equal(EVP_PKEY_encrypt(ctx, der, &dl, msg, ml), 1);
         EVP_PKEY_CTX_free(ctx);
@@ -359,7 +365,7 @@ static void test_differential_openssl_encryption(void **state)
         /* We encrypt (DER form), OpenSSL decrypts. */
         struct buf text = BUF_INIT(4096);
         assert_int_equal(sm2_encrypt_text(k, msg, ml, ECERT_CIPHER_DER, &text), ECERT_OK);
-        uint8_t bin[512], out[512];
+        uint8_t bin[CTMAX], out[CTMAX];
         size_t bl = 0, ol = sizeof out;
         assert_int_equal(base64_decode((char *)text.data, text.len, bin, sizeof bin, &bl, 0),
                          ECERT_OK);
