@@ -106,29 +106,18 @@ BK_ATTR static void BK(jac_dbl)(struct jac *r, const struct jac *a)
     sm2_copy4(r->z, z3);
 }
 
-/* r = a + b with b affine: U2 = X2·Z1^2, S2 = Y2·Z1^3, H = U2 - X1,
- * R = S2 - Y1, X3 = R^2 - H^3 - 2·X1·H^2, Y3 = R(X1·H^2 - X3) - Y1·H^3,
- * Z3 = Z1·H. 8M + 3S and 7 additions: one squaring more expensive than
- * madd-2007-bl's 7M + 4S, but half its additions, which cost more here.
- * Valid when a != ±b and neither is infinity (callers handle those); *same
- * gets all ones when a == b (H = 0 and R = 0), the one case where the result
- * (computed as infinity) must be replaced by 2a. r may alias a. */
-BK_ATTR static void BK(jac_madd)(struct jac *r, const struct jac *a, const struct aff *b,
-                                 uint64_t *same)
+/* The common end of both additions, from H, R = S2 - S1, U1, S1 and Z3:
+ * X3 = R^2 - H^3 - 2·U1·H^2, Y3 = R(U1·H^2 - X3) - S1·H^3. U1 and S1 may be
+ * coordinates of r's own point: both are read before r is written. */
+BK_ATTR static inline __attribute__((always_inline)) void
+BK(jac_add_finish)(struct jac *r, const uint64_t h[4], const uint64_t rr[4], const uint64_t u1[4],
+                   const uint64_t s1[4], const uint64_t z3[4])
 {
-    uint64_t zz[4], u2[4], s2[4], h[4], rr[4], hh[4], hhh[4], v[4], t[4], x3[4], z3[4];
-    FP_SQR(zz, a->z);
-    FP_MUL(u2, b->x, zz);
-    FP_MUL(s2, a->z, zz);
-    FP_MUL(s2, s2, b->y);
-    FP_SUB(h, u2, a->x);
-    FP_SUB(rr, s2, a->y);
-    *same = sm2_is_zero4(h) & sm2_is_zero4(rr);
-    FP_MUL(z3, h, a->z);
+    uint64_t hh[4], hhh[4], v[4], t[4], x3[4];
     FP_SQR(hh, h);
     FP_MUL(hhh, hh, h);
-    FP_MUL(v, a->x, hh);  /* X1·H^2 */
-    FP_MUL(t, a->y, hhh); /* Y1·H^3, before Y is overwritten */
+    FP_MUL(v, u1, hh);   /* U1·H^2 */
+    FP_MUL(t, s1, hhh);  /* S1·H^3 */
     FP_SQR(x3, rr);
     FP_SUB(x3, x3, hhh);
     FP_SUB(x3, x3, v);
@@ -140,15 +129,36 @@ BK_ATTR static void BK(jac_madd)(struct jac *r, const struct jac *a, const struc
     sm2_copy4(r->z, z3);
 }
 
+/* r = a + b with b affine: U2 = X2·Z1^2, S2 = Y2·Z1^3, H = U2 - X1,
+ * R = S2 - Y1, X3 = R^2 - H^3 - 2·X1·H^2, Y3 = R(X1·H^2 - X3) - Y1·H^3,
+ * Z3 = Z1·H. 8M + 3S and 7 additions: one squaring more expensive than
+ * madd-2007-bl's 7M + 4S, but half its additions, which cost more here.
+ * Valid when a != ±b and neither is infinity (callers handle those); *same
+ * gets all ones when a == b (H = 0 and R = 0), the one case where the result
+ * (computed as infinity) must be replaced by 2a. r may alias a. */
+BK_ATTR static void BK(jac_madd)(struct jac *r, const struct jac *a, const struct aff *b,
+                                 uint64_t *same)
+{
+    uint64_t zz[4], u2[4], s2[4], h[4], rr[4], z3[4];
+    FP_SQR(zz, a->z);
+    FP_MUL(u2, b->x, zz);
+    FP_MUL(s2, a->z, zz);
+    FP_MUL(s2, s2, b->y);
+    FP_SUB(h, u2, a->x);
+    FP_SUB(rr, s2, a->y);
+    *same = sm2_is_zero4(h) & sm2_is_zero4(rr);
+    FP_MUL(z3, h, a->z);
+    BK(jac_add_finish)(r, h, rr, a->x, a->y, z3);
+}
+
 /* r = a + b, both Jacobian: U1 = X1·Z2^2, U2 = X2·Z1^2, S1 = Y1·Z2^3,
- * S2 = Y2·Z1^3, H = U2 - U1, R = S2 - S1, X3 = R^2 - H^3 - 2·U1·H^2,
- * Y3 = R(U1·H^2 - X3) - S1·H^3, Z3 = Z1·Z2·H: 12M + 4S and 7 additions
- * (add-2007-bl: 11M + 5S and 13). Conventions as jac_madd. */
+ * S2 = Y2·Z1^3, H = U2 - U1, R = S2 - S1, then as jac_madd with Z3 =
+ * Z1·Z2·H: 12M + 4S and 7 additions (add-2007-bl: 11M + 5S and 13).
+ * Conventions as jac_madd. */
 BK_ATTR static void BK(jac_add)(struct jac *r, const struct jac *a, const struct jac *b,
                                 uint64_t *same)
 {
-    uint64_t z1z1[4], z2z2[4], u1[4], u2[4], s1[4], s2[4], h[4], rr[4], hh[4], hhh[4], t[4],
-        x3[4], z3[4];
+    uint64_t z1z1[4], z2z2[4], u1[4], u2[4], s1[4], s2[4], h[4], rr[4], z3[4];
     FP_SQR(z1z1, a->z);
     FP_SQR(z2z2, b->z);
     FP_MUL(u1, a->x, z2z2);
@@ -162,19 +172,7 @@ BK_ATTR static void BK(jac_add)(struct jac *r, const struct jac *a, const struct
     *same = sm2_is_zero4(h) & sm2_is_zero4(rr);
     FP_MUL(z3, a->z, b->z);
     FP_MUL(z3, z3, h);
-    FP_SQR(hh, h);
-    FP_MUL(hhh, hh, h);
-    FP_MUL(u1, u1, hh);  /* U1·H^2 */
-    FP_MUL(s1, s1, hhh); /* S1·H^3 */
-    FP_SQR(x3, rr);
-    FP_SUB(x3, x3, hhh);
-    FP_SUB(x3, x3, u1);
-    FP_SUB(x3, x3, u1);
-    FP_SUB(t, u1, x3);
-    FP_MUL(t, t, rr);
-    FP_SUB(r->y, t, s1);
-    sm2_copy4(r->x, x3);
-    sm2_copy4(r->z, z3);
+    BK(jac_add_finish)(r, h, rr, u1, s1, z3);
 }
 
 /* Affine x||y (big-endian, out of Montgomery form) of a point; 0 for the

@@ -612,6 +612,17 @@ SM2_INLINE void fp_sqr_x64(uint64_t r[4], const uint64_t a[4])
 }
 
 
+/* Inputs and clobbers of fp_add_x64 / fp_sub_x64 (a and b read through
+ * their pointers, as in the products above). */
+#ifdef SM2_ASM_SAN
+#define SM2_ASM_SUM_TAIL(a, b)                                                                     \
+    : [a] "r"(a), [b] "r"(b), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3) : "cc", "memory"
+#else
+#define SM2_ASM_SUM_TAIL(a, b)                                                                     \
+    : [a] "r"(a), [b] "r"(b), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3),                          \
+      "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b) : "cc"
+#endif
+
 /* r = a + b mod p in one carry chain: the sum (with its carry) minus p,
  * keeping the sum by CMOV when that borrows. The C version (fp_add) costs
  * about twice the instructions: compilers spill the carry to a byte
@@ -644,13 +655,7 @@ SM2_INLINE void fp_add_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[
             "cmovaeq %[u3], %[t3]\n\t"
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [u0] "=&r"(u0),
               [u1] "=&r"(u1), [u2] "=&r"(u2), [u3] "=&r"(u3), [c] "=&r"(c)
-            : [a] "r"(a), [b] "r"(b), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3)
-#ifdef SM2_ASM_SAN
-            : "cc", "memory");
-#else
-              , "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
-            : "cc");
-#endif
+            SM2_ASM_SUM_TAIL(a, b));
     r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
 }
 
@@ -677,13 +682,7 @@ SM2_INLINE void fp_sub_x64(uint64_t r[4], const uint64_t a[4], const uint64_t b[
             "adcq %[u3], %[t3]\n\t"
             : [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [m] "=&r"(m),
               [u1] "=&r"(u1), [u3] "=&r"(u3)
-            : [a] "r"(a), [b] "r"(b), [p1] "m"(SM2_X64_P1), [p3] "m"(SM2_X64_P3)
-#ifdef SM2_ASM_SAN
-            : "cc", "memory");
-#else
-              , "m"(*(const uint64_t(*)[4])a), "m"(*(const uint64_t(*)[4])b)
-            : "cc");
-#endif
+            SM2_ASM_SUM_TAIL(a, b));
     r[0] = t0, r[1] = t1, r[2] = t2, r[3] = t3;
 }
 #else

@@ -77,27 +77,19 @@ X16_ATTR void sm3_kdf16(const uint32_t state[8], uint32_t ct0, uint8_t out[16 * 
             e = _mm512_set1_epi32((int)state[4]), f = _mm512_set1_epi32((int)state[5]),
             g = _mm512_set1_epi32((int)state[6]), h = _mm512_set1_epi32((int)state[7]);
     /* Each round's result lands in the register that the next round reads
-     * as its `a` (and `e`): eight rounds bring the names back. */
-    for (int j = 0; j < 16; j += 8) {
-        ROUND(j + 0, XOR3, XOR3, a, b, c, d, e, f, g, h);
-        ROUND(j + 1, XOR3, XOR3, d, a, b, c, h, e, f, g);
-        ROUND(j + 2, XOR3, XOR3, c, d, a, b, g, h, e, f);
-        ROUND(j + 3, XOR3, XOR3, b, c, d, a, f, g, h, e);
-        ROUND(j + 4, XOR3, XOR3, a, b, c, d, e, f, g, h);
-        ROUND(j + 5, XOR3, XOR3, d, a, b, c, h, e, f, g);
-        ROUND(j + 6, XOR3, XOR3, c, d, a, b, g, h, e, f);
-        ROUND(j + 7, XOR3, XOR3, b, c, d, a, f, g, h, e);
+ * as its `a` (and `e`): four rounds bring the names back. */
+#define FOUR_ROUNDS(j, FF, GG)                                                                     \
+    ROUND((j) + 0, FF, GG, a, b, c, d, e, f, g, h);                                                \
+    ROUND((j) + 1, FF, GG, d, a, b, c, h, e, f, g);                                                \
+    ROUND((j) + 2, FF, GG, c, d, a, b, g, h, e, f);                                                \
+    ROUND((j) + 3, FF, GG, b, c, d, a, f, g, h, e)
+    for (int j = 0; j < 16; j += 4) {
+        FOUR_ROUNDS(j, XOR3, XOR3);
     }
-    for (int j = 16; j < 64; j += 8) {
-        ROUND(j + 0, MAJ, CHOOSE, a, b, c, d, e, f, g, h);
-        ROUND(j + 1, MAJ, CHOOSE, d, a, b, c, h, e, f, g);
-        ROUND(j + 2, MAJ, CHOOSE, c, d, a, b, g, h, e, f);
-        ROUND(j + 3, MAJ, CHOOSE, b, c, d, a, f, g, h, e);
-        ROUND(j + 4, MAJ, CHOOSE, a, b, c, d, e, f, g, h);
-        ROUND(j + 5, MAJ, CHOOSE, d, a, b, c, h, e, f, g);
-        ROUND(j + 6, MAJ, CHOOSE, c, d, a, b, g, h, e, f);
-        ROUND(j + 7, MAJ, CHOOSE, b, c, d, a, f, g, h, e);
+    for (int j = 16; j < 64; j += 4) {
+        FOUR_ROUNDS(j, MAJ, CHOOSE);
     }
+#undef FOUR_ROUNDS
 
     /* V' = ABCDEFGH ^ V, then each lane's eight words big-endian */
     uint32_t v[8][16];
