@@ -16,6 +16,9 @@
  *     the rest of the body is read and discarded, then 413 is sent, so that
  *     the client reads the answer instead of a reset from unread data; past
  *     DRAIN_MAX of discarded bytes the connection is dropped.
+ * Methods other than GET and POST get 405 the same way: after their body
+ * (if any) is drained, or at once when it is announced over DRAIN_MAX or
+ * with "Expect: 100-continue".
  *
  * Handlers do not run on MHD's threads. A handler may wait seconds for a
  * peer (a province fan-out, the hub's deadline); on an MHD polling thread
@@ -111,6 +114,7 @@ struct http_server {
 enum req_verdict {
     REQ_READING = 0, /* accumulating the body */
     REQ_TOO_LARGE,   /* draining; 413 at the end */
+    REQ_NOT_ALLOWED, /* not GET or POST: draining; 405 at the end */
     REQ_FAILED,      /* out of memory while buffering; 500 at the end */
     REQ_HANDLING,    /* queued or in a handler; the connection is suspended */
     REQ_ANSWERED,    /* the handler returned; resp is ready to be queued */
@@ -285,9 +289,20 @@ static enum MHD_Result request_begin(struct http_server *s, struct MHD_Connectio
     *con_cls = r;
     atomic_fetch_add(&s->in_flight, 1);
 
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-        return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, BODY_405, sizeof BODY_405 - 1, true);
     uint64_t declared;
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_POST) != 0) {
+        /* Like a small overrun of the cap: a body the client is still
+         * sending is read and discarded first, so that it reads the 405
+         * rather than a reset from unread data (curl: "failed sending
+         * data"); one that cannot be drained is refused at once. */
+        bool expect =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL;
+        if (expect || (content_length(conn, &declared) && declared > DRAIN_MAX))
+            return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, BODY_405, sizeof BODY_405 - 1,
+                                true);
+        r->verdict = REQ_NOT_ALLOWED;
+        return MHD_YES;
+    }
     if (content_length(conn, &declared) && declared > s->max_body) {
         bool expect =
             MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL;
@@ -370,6 +385,8 @@ static enum MHD_Result request_end(struct http_server *s, struct MHD_Connection 
         return reply_handler(conn, &r->resp);
     if (r->verdict == REQ_TOO_LARGE)
         return reply_static(conn, MHD_HTTP_CONTENT_TOO_LARGE, BODY_413, sizeof BODY_413 - 1, false);
+    if (r->verdict == REQ_NOT_ALLOWED)
+        return reply_static(conn, MHD_HTTP_METHOD_NOT_ALLOWED, BODY_405, sizeof BODY_405 - 1, true);
     if (r->verdict == REQ_FAILED)
         return reply_static(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, BODY_500, sizeof BODY_500 - 1,
                             false);
