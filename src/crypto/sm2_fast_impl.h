@@ -616,41 +616,22 @@ BK_ATTR static void BK(fp_sub_fn)(uint64_t r[4], const uint64_t a[4], const uint
     FP_SUB(r, a, b);
 }
 
-static const struct sm2_backend BK(backend) = {
-    .name = BK_NAME,
-    .comb_build = BK(comb_build),
-    .comb_mul_ct = BK(comb_mul_ct),
-    .var_mul_ct = BK(var_mul_ct),
-    .double_mul_vt = BK(double_mul_vt),
-    .jac_to_bytes = BK(jac_to_bytes),
-    .jac_pair_to_bytes = BK(jac_pair_to_bytes),
-    .jac_x_plain = BK(jac_x_plain),
-    .jac_x_equals = BK(jac_x_equals),
-    .aff_from_bytes = BK(aff_from_bytes),
-    .fp_inv_fermat = BK(fp_inv_fermat),
-    .fp_mul = BK(fp_mul_fn),
-    .fp_sqr = BK(fp_sqr_fn),
-    .fp_add = BK(fp_add_fn),
-    .fp_sub = BK(fp_sub_fn),
-};
+/* One backend's entry points; `comb` is its constant-time comb k·G/k·P. */
+#define BK_TABLE(nm, comb)                                                                         \
+    {                                                                                              \
+        .name = nm, .comb_build = BK(comb_build), .comb_mul_ct = comb,                             \
+        .var_mul_ct = BK(var_mul_ct), .double_mul_vt = BK(double_mul_vt),                          \
+        .jac_to_bytes = BK(jac_to_bytes), .jac_pair_to_bytes = BK(jac_pair_to_bytes),              \
+        .jac_x_plain = BK(jac_x_plain), .jac_x_equals = BK(jac_x_equals),                          \
+        .aff_from_bytes = BK(aff_from_bytes), .fp_inv_fermat = BK(fp_inv_fermat),                 \
+        .fp_mul = BK(fp_mul_fn), .fp_sqr = BK(fp_sqr_fn), .fp_add = BK(fp_add_fn),                 \
+        .fp_sub = BK(fp_sub_fn),                                                                   \
+    }
+
+static const struct sm2_backend BK(backend) = BK_TABLE(BK_NAME, BK(comb_mul_ct));
 
 #if BK_VEC == 32
 /* The same backend with AVX-512 scans of the comb tables. */
-static const struct sm2_backend BK(backend_z) = {
-    .name = BK_NAME "-avx512",
-    .comb_build = BK(comb_build),
-    .comb_mul_ct = BK(comb_mul_ct_z),
-    .var_mul_ct = BK(var_mul_ct),
-    .double_mul_vt = BK(double_mul_vt),
-    .jac_to_bytes = BK(jac_to_bytes),
-    .jac_pair_to_bytes = BK(jac_pair_to_bytes),
-    .jac_x_plain = BK(jac_x_plain),
-    .jac_x_equals = BK(jac_x_equals),
-    .aff_from_bytes = BK(aff_from_bytes),
-    .fp_inv_fermat = BK(fp_inv_fermat),
-    .fp_mul = BK(fp_mul_fn),
-    .fp_sqr = BK(fp_sqr_fn),
-    .fp_add = BK(fp_add_fn),
-    .fp_sub = BK(fp_sub_fn),
-};
+static const struct sm2_backend BK(backend_z) = BK_TABLE(BK_NAME "-avx512", BK(comb_mul_ct_z));
 #endif
+#undef BK_TABLE

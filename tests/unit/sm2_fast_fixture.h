@@ -2,7 +2,7 @@
  * sm2_fast_fixture.h — what test_sm2_fast.c and test_sm2_fast_api.c share:
  * a seeded PRNG (ECERT_TEST_SEED replays a run), counts scaled by
  * ECERT_SM2_FAST_SCALE and cut for sanitizer builds, the arithmetic backends
- * this CPU runs, OpenSSL's SM2 group and the order/prime bytes, and the
+ * this CPU runs, OpenSSL's SM2 group (n and p come from util.h), and the
  * cmocka setup/teardown. Included once by each of those files, which define
  * SM2_FIXTURE_NAME (printed with the seed) first.
  */
@@ -13,16 +13,7 @@
 #error "define SM2_FIXTURE_NAME before including sm2_fast_fixture.h"
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
+#include "util.h"
 
 /* ---- helpers --------------------------------------------------------------*/
 
@@ -63,12 +54,6 @@ static int nbackends = 1;
 static EC_GROUP *grp;
 static BN_CTX *bctx;
 static BIGNUM *pmod;
-static const uint8_t N_BYTES[32] = {
-    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x23};
-static const uint8_t P_BYTES[32] = {
-    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static int setup(void **state)
 {

@@ -92,7 +92,7 @@ static size_t edge_scalars(uint8_t (*out)[32], size_t max)
     for (int d = 0; d <= 70; d++)
         PUT(z, d);
     for (int d = -70; d <= 6; d++)
-        PUT(N_BYTES, d);
+        PUT(util_sm2_n, d);
     for (int d = -8; d <= 0; d++)
         PUT(ones, d);
     for (int b = 0; b < 256; b++) {
@@ -121,7 +121,7 @@ static size_t edge_scalars(uint8_t (*out)[32], size_t max)
             if (byte + 1 < 32)
                 v[30 - byte] = (uint8_t)(val >> 8);
             for (int i = 31; i >= 0; i--) { /* t = n - v */
-                int d = (int)N_BYTES[i] - (int)v[i] - (int)carry;
+                int d = (int)util_sm2_n[i] - (int)v[i] - (int)carry;
                 carry = d < 0;
                 t[i] = (uint8_t)(d & 0xff);
             }
@@ -180,14 +180,14 @@ static void field_value(uint8_t v[32], int i)
         v[31] = (uint8_t)(rnd() % 3);
         break;
     case 1:
-        add_small(v, P_BYTES, -1 - (int)(rnd() % 3));
+        add_small(v, util_sm2_p, -1 - (int)(rnd() % 3));
         break;
     case 2:
         memset(v, 0, 32);
         v[31 - (rnd() % 32)] = (uint8_t)(1u << (rnd() % 8));
         break;
     case 3:
-        memcpy(v, P_BYTES, 32);
+        memcpy(v, util_sm2_p, 32);
         v[rnd() % 32] ^= (uint8_t)(1u << (rnd() % 8));
         break;
     case 4:
@@ -198,7 +198,7 @@ static void field_value(uint8_t v[32], int i)
         break;
     }
     /* bring it below p (keeps most of the pattern) */
-    while (memcmp(v, P_BYTES, 32) >= 0)
+    while (memcmp(v, util_sm2_p, 32) >= 0)
         v[0] >>= 1;
 }
 
@@ -249,7 +249,7 @@ static void test_field_one(void)
     /* inputs >= p are refused */
     uint8_t big[32], one[32] = {0}, out[32];
     one[31] = 1;
-    memcpy(big, P_BYTES, 32);
+    memcpy(big, util_sm2_p, 32);
     assert_int_equal(sm2_fast_field_op('*', big, one, out), -1);
 }
 
@@ -384,7 +384,7 @@ static void test_mul_double_one(void)
         if (i % 4 == 3) { /* t = n - s */
             unsigned carry = 0;
             for (int j = 31; j >= 0; j--) {
-                int d = (int)N_BYTES[j] - (int)s[j] - (int)carry;
+                int d = (int)util_sm2_n[j] - (int)s[j] - (int)carry;
                 carry = d < 0;
                 t[j] = (uint8_t)(d & 0xff);
             }
@@ -449,13 +449,13 @@ static void test_point_validation_one(void)
         /* v = p + v only fits when v < 2^256 - p: find such a point */
         unsigned carry = 0;
         for (int j = 31; j >= 0; j--) {
-            unsigned s = (unsigned)v[j] + P_BYTES[j] + carry;
+            unsigned s = (unsigned)v[j] + util_sm2_p[j] + carry;
             v[j] = (uint8_t)s;
             carry = s >> 8;
         }
         if (!carry)
             assert_int_equal(valid_all(q), 0);
-        memcpy(q + 32 * c, P_BYTES, 32); /* exactly p */
+        memcpy(q + 32 * c, util_sm2_p, 32); /* exactly p */
         assert_int_equal(valid_all(q), 0);
     }
     /* small x such that x + p < 2^256: (x mod p) on the curve but x >= p */

@@ -73,7 +73,7 @@ static void test_key_derivation(void **state)
             if (i < 3)
                 add_small(d, z, i + 1);
             else
-                add_small(d, N_BYTES, deltas[i - 3]);
+                add_small(d, util_sm2_n, deltas[i - 3]);
         }
         sm2_fast_set_backend(backends[i % nbackends]);
         struct sm2_key *a = NULL, *b = NULL;
@@ -156,7 +156,7 @@ static void test_verify_edges(void **state)
     for (int d = 0; d <= 2; d++)
         add_small(vals[nv++], z, d); /* 0 1 2 */
     for (int d = -2; d <= 2; d++)
-        add_small(vals[nv++], N_BYTES, d); /* n-2 .. n+2 */
+        add_small(vals[nv++], util_sm2_n, d); /* n-2 .. n+2 */
     add_small(vals[nv++], ones, 0);        /* 2^256 - 1 */
     memcpy(vals[nv++], sig, 32);           /* the real r */
     memcpy(vals[nv++], sig + 32, 32);      /* the real s */
@@ -261,9 +261,9 @@ static void test_decrypt_bad_points(void **state)
         if (i == 0)
             memset(c + 1, 0, 64);
         else if (i == 1)
-            memcpy(c + 1, P_BYTES, 32);
+            memcpy(c + 1, util_sm2_p, 32);
         else if (i == 2)
-            memcpy(c + 33, P_BYTES, 32);
+            memcpy(c + 33, util_sm2_p, 32);
         else
             c[1 + rnd() % 64] ^= (uint8_t)(1u << (rnd() % 8));
         for (int e = 0; e < 2; e++) {

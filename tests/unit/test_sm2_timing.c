@@ -36,26 +36,14 @@
 #include "crypto/random.h"
 #include "crypto/sm2.h"
 #include "crypto/sm2_fast.h"
+#include "util.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
-#ifndef UNDER_ASAN
-#define UNDER_ASAN 0
-#endif
 
 #define T_THRESHOLD 10.0
 #define POOL 16 /* key objects per class */
 #define CTS 8   /* ciphertexts per key */
 #define MSG 512
 
-static const uint8_t N_BYTES[32] = {
-    0xff, 0xff, 0xff, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0x72, 0x03, 0xdf, 0x6b, 0x21, 0xc6, 0x05, 0x2b, 0x53, 0xbb, 0xf4, 0x09, 0x39, 0xd5, 0x41, 0x23};
 
 static int scaled(int n)
 {
@@ -79,7 +67,7 @@ static void random_scalar(uint8_t k[32])
 {
     for (;;) {
         assert_int_equal(random_bytes(k, 32), ECERT_OK);
-        if (memcmp(k, N_BYTES, 32) < 0 && (k[31] | k[0] | k[15]))
+        if (memcmp(k, util_sm2_n, 32) < 0 && (k[31] | k[0] | k[15]))
             return;
     }
 }

@@ -1,5 +1,6 @@
 /*
- * util.h — helpers shared by the unit tests: test data loading and hex.
+ * util.h — helpers shared by the unit tests: test data loading and hex,
+ * sanitizer detection, the SM2 curve's constants.
  */
 #ifndef ECERT_TESTS_UTIL_H
 #define ECERT_TESTS_UTIL_H
@@ -18,5 +19,22 @@ uint8_t *util_read_file(const char *rel, size_t *len);
 uint8_t *util_unhex(const char *hex, size_t *len);
 /* json_string_value of obj[key], aborting when absent. */
 const char *util_str(const json_t *obj, const char *key);
+
+/* 1 in AddressSanitizer builds (gcc or clang), where tests cut their counts
+ * and skip timing measurements. */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+#ifndef UNDER_ASAN
+#define UNDER_ASAN 0
+#endif
+
+/* sm2p256v1's order n and prime p, big-endian. */
+extern const uint8_t util_sm2_n[32];
+extern const uint8_t util_sm2_p[32];
 
 #endif
