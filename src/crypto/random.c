@@ -74,13 +74,18 @@ static void rnd_init(void)
     pthread_atfork(NULL, NULL, rnd_after_fork);
 }
 
+unsigned long random_fork_generation(void)
+{
+    pthread_once(&rnd_once, rnd_init);
+    return atomic_load(&rnd_gen);
+}
+
 ecert_status random_bytes_small(void *out, size_t n)
 {
     if (n > RANDOM_BLOCK / 16)
         return random_bytes(out, n);
-    pthread_once(&rnd_once, rnd_init);
     struct random_block *b = &rnd_block;
-    unsigned long gen = atomic_load(&rnd_gen);
+    unsigned long gen = random_fork_generation();
     if (b->gen != gen || RANDOM_BLOCK - b->used < n) {
         secure_wipe(b->bytes, sizeof b->bytes);
         b->used = RANDOM_BLOCK;

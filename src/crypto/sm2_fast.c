@@ -27,6 +27,7 @@
 #include "common/secure.h"
 #include "crypto/random.h"
 #include "crypto/sm2_field.h"
+#include "crypto/sm2_x8.h"
 
 #if SM2_FAST_AVAILABLE
 
@@ -242,6 +243,7 @@ static _Atomic(const struct sm2_backend *) backend;
 /* The G table and the backend, chosen once: the x64 backend where the CPU
  * has it, unless ECERT_SM2_FAST_BACKEND=generic. */
 static struct comb *g_comb;
+static struct sm2_x8_table *g_x8;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 
 static void g_init(void)
@@ -263,6 +265,9 @@ static void g_init(void)
         c = NULL;
     }
     g_comb = c;
+    /* the eight-lane k·G for signing, where the CPU has AVX-512 IFMA */
+    if (c && sm2_x8_available())
+        g_x8 = sm2_x8_table_new((const uint64_t(*)[8])c->t, COMB_WINDOWS, COMB_SIZE);
 }
 
 static const struct comb *g_table(void)
@@ -562,6 +567,66 @@ ecert_status sm2_fast_random_scalar(uint8_t k[32])
     return err_set(ECERT_E_CRYPTO, "random: no scalar in range");
 }
 
+/* ---- presigning: k·G eight at a time ------------------------------------------
+ *
+ * Neither k nor k·G depends on the key or the message. Where the CPU has
+ * AVX-512 IFMA (backend x64-avx512), each thread computes k·G for eight
+ * random k at once (sm2_x8.c) and signs from that pool: the eight cost less
+ * than three scalar multiplications, and one inversion serves all eight.
+ * The pool is per thread and never shared; an entry is wiped as it is
+ * taken. After fork() the child holds a copy of the pool, and one k in two
+ * signatures reveals the private key: a pool filled under an older fork
+ * generation is thrown away. */
+struct presign_pool {
+    uint64_t k[SM2_X8_LANES][4];
+    uint8_t xy[SM2_X8_LANES][64];
+    int used; /* entries [0, used) are spent (and wiped) */
+    unsigned long gen;
+};
+
+static _Thread_local struct presign_pool presign = {.used = SM2_X8_LANES};
+
+static bool presign_on(void)
+{
+#if SM2_FIELD_X64
+    return g_x8 && bk() == &backend_z_x64;
+#else
+    return false;
+#endif
+}
+
+/* The next k (limbs, in [1, n-1]) and the plain affine x of k·G. */
+static ecert_status presign_take(uint64_t k[4], uint64_t x1[4])
+{
+    struct presign_pool *p = &presign;
+    unsigned long gen = random_fork_generation();
+    if (p->gen != gen || p->used == SM2_X8_LANES) {
+        secure_wipe(p, sizeof *p);
+        p->used = SM2_X8_LANES;
+        uint8_t kb[32];
+        ecert_status st = ECERT_OK;
+        for (int i = 0; i < SM2_X8_LANES && !st; i++)
+            if (!(st = sm2_fast_random_scalar(kb)))
+                sm2_from_be(p->k[i], kb);
+        secure_wipe(kb, sizeof kb);
+        if (!st && !sm2_x8_mul_base(g_x8, (const uint64_t(*)[4])p->k, p->xy))
+            st = err_set(ECERT_E_CRYPTO, "SM2 signing: k·G failed");
+        if (st) {
+            secure_wipe(p, sizeof *p);
+            p->used = SM2_X8_LANES;
+            return st;
+        }
+        p->used = 0;
+        p->gen = gen;
+    }
+    sm2_copy4(k, p->k[p->used]);
+    sm2_from_be(x1, p->xy[p->used]);
+    secure_wipe(p->k[p->used], sizeof p->k[0]);
+    secure_wipe(p->xy[p->used], sizeof p->xy[0]);
+    p->used++;
+    return ECERT_OK;
+}
+
 ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
                            const uint8_t *k_fixed, uint8_t sig[64])
 {
@@ -582,14 +647,19 @@ ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
         if (k_fixed) {
             sm2_from_be(k, k_fixed);
             fn_reduce(k, k);
+        } else if (presign_on()) {
+            if ((st = presign_take(k, x1)))
+                break;
         } else {
             if ((st = sm2_fast_random_scalar(kb)))
                 break;
             sm2_from_be(k, kb);
         }
         /* (x1, y1) = kG;  r = (e + x1) mod n */
-        bk()->comb_mul_ct(&q, g, k);
-        bk()->jac_x_plain(x1, &q);
+        if (k_fixed || !presign_on()) {
+            bk()->comb_mul_ct(&q, g, k);
+            bk()->jac_x_plain(x1, &q);
+        }
         fn_reduce(x1, x1); /* x1 < p < 2n */
         fn_add(r, ev, x1);
         /* reject r = 0 and r + k = n (probability ~2^-255 for a random k:
@@ -718,6 +788,19 @@ int sm2_fast_mul_base(const uint8_t kb[32], uint8_t out[64])
     fn_reduce(k, k);
     bk()->comb_mul_ct(&q, g, k);
     return bk()->jac_to_bytes(&q, out);
+}
+
+int sm2_fast_mul_base_x8(const uint8_t kb[SM2_X8_LANES][32], uint8_t out[SM2_X8_LANES][64])
+{
+    pthread_once(&g_once, g_init);
+    if (!g_x8)
+        return -1;
+    uint64_t k[SM2_X8_LANES][4];
+    for (int i = 0; i < SM2_X8_LANES; i++)
+        sm2_from_be(k[i], kb[i]);
+    int ok = sm2_x8_mul_base(g_x8, (const uint64_t(*)[4])k, out);
+    secure_wipe(k, sizeof k);
+    return ok;
 }
 
 int sm2_fast_mul_point(const uint8_t kb[32], const uint8_t pb[64], uint8_t out[64])
@@ -879,6 +962,12 @@ int sm2_fast_mul_base(const uint8_t k[32], uint8_t out[64])
 {
     return 0;
 }
+int sm2_fast_mul_base_x8(const uint8_t k[8][32], uint8_t out[8][64])
+{
+    (void)k, (void)out;
+    return -1;
+}
+
 int sm2_fast_mul_point(const uint8_t k[32], const uint8_t p[64], uint8_t out[64])
 {
     return 0;

@@ -78,6 +78,10 @@ ecert_status sm2_fast_decrypt_point(const struct sm2_fast_priv *d, const uint8_t
 int sm2_fast_point_valid(const uint8_t xy[64]);
 /* k·G (constant time). Returns 0 when the result is the point at infinity. */
 int sm2_fast_mul_base(const uint8_t k[32], uint8_t out[64]);
+/* k·G for eight scalars at once on AVX-512 IFMA (sm2_x8.c; constant time),
+ * each k in [1, n-1]: 1, 0 when some k is outside that range, -1 when the
+ * CPU lacks AVX-512 IFMA. */
+int sm2_fast_mul_base_x8(const uint8_t k[8][32], uint8_t out[8][64]);
 /* k·P (constant time, P must be valid). 0 for infinity. */
 int sm2_fast_mul_point(const uint8_t k[32], const uint8_t p[64], uint8_t out[64]);
 /* s·G + t·P (variable time, P must be valid). 0 for infinity. */

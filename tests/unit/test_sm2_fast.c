@@ -303,6 +303,74 @@ static void test_mul_base_one(void)
     }
 }
 
+/* 1 when k is in [1, n-1], the range sm2_fast_mul_base_x8 accepts. */
+static int scalar_in_range(const uint8_t k[32])
+{
+    static const uint8_t zero[32];
+    return memcmp(k, zero, 32) != 0 && memcmp(k, util_sm2_n, 32) < 0;
+}
+
+/* Eight lanes against OpenSSL (a sample) and against the scalar engine
+ * (every lane), edge scalars spread over the lanes with random ones. */
+static void check_base_x8(uint8_t k[8][32], int with_openssl)
+{
+    uint8_t out[8][64], a[64];
+    int valid = 1;
+    for (int i = 0; i < 8; i++)
+        valid &= scalar_in_range(k[i]);
+    int r = sm2_fast_mul_base_x8((const uint8_t(*)[32])k, out);
+    assert_int_equal(r, valid);
+    if (!valid)
+        return;
+    for (int i = 0; i < 8; i++) {
+        if (with_openssl || i == 0) {
+            assert_true(ref_mul(k[i], NULL, NULL, a));
+            if (memcmp(a, out[i], 64) != 0)
+                hexdump_fail("x8 vs openssl", k[i], out[i], a);
+        }
+        assert_int_equal(sm2_fast_mul_base(k[i], a), 1);
+        if (memcmp(a, out[i], 64) != 0)
+            hexdump_fail("x8 vs scalar engine", k[i], out[i], a);
+    }
+}
+
+static void test_mul_base_x8(void **state)
+{
+    uint8_t probe[8][32], out[8][64];
+    memset(probe, 0, sizeof probe);
+    for (int i = 0; i < 8; i++)
+        probe[i][31] = (uint8_t)(i + 1);
+    if (sm2_fast_mul_base_x8((const uint8_t(*)[32])probe, out) < 0) {
+        printf("# x8: this CPU has no AVX-512 IFMA, skipped\n");
+        skip();
+    }
+    static uint8_t edges[1200][32];
+    size_t ne = edge_scalars(edges, 1200);
+    uint8_t k[8][32];
+    /* every edge scalar, each in a different lane in turn; the others random */
+    for (size_t i = 0; i < ne; i += EDGE_STEP) {
+        for (int l = 0; l < 8; l++)
+            rnd_bytes(k[l], 32), k[l][0] &= 0x7f;
+        memcpy(k[i % 8], edges[i], 32);
+        check_base_x8(k, 0);
+    }
+    /* all eight lanes at edges at once: the lanes' digits differ in every
+     * window, zero digits mixed with non-zero ones */
+    for (size_t i = 0; i + 8 <= ne; i += 8 * EDGE_STEP) {
+        memcpy(k, edges[i], sizeof k);
+        check_base_x8(k, 0);
+    }
+    int n = count(300);
+    for (int i = 0; i < n; i++) {
+        for (int l = 0; l < 8; l++) {
+            rnd_bytes(k[l], 32);
+            if ((i + l) % 3 == 0)
+                k[l][0] &= 0x0f; /* most scalars below n; some at or above it */
+        }
+        check_base_x8(k, i % 4 == 0);
+    }
+}
+
 static void test_mul_point_one(void)
 {
     static uint8_t edges[1200][32];
@@ -513,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_field),      cmocka_unit_test(test_mul_base),
         cmocka_unit_test(test_mul_point),  cmocka_unit_test(test_mul_table),
         cmocka_unit_test(test_mul_double), cmocka_unit_test(test_point_validation),
+        cmocka_unit_test(test_mul_base_x8),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -12,6 +12,8 @@
  * The PRNG seed is printed; ECERT_TEST_SEED=<n> replays a run.
  */
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -500,6 +502,90 @@ static void test_threads_share_keys(void **state)
     sm2_fast_set_key_tables(old, 16);
 }
 
+/* Signing from the per-thread pool of presigned k (backend x64-avx512 on a
+ * CPU with AVX-512 IFMA; the scalar path elsewhere): many signatures of one
+ * digest, across refills of the pool and in two threads, all verify under
+ * OpenSSL and no two share r (r = e + x1: the same r means the same k). A
+ * child forked after the parent has drawn from its pool must not sign with
+ * the parent's next k. */
+struct presign_run {
+    struct sm2_key *key;
+    uint8_t e[32];
+    uint8_t r[40][32];
+    int failures;
+};
+
+static void *presign_worker(void *arg)
+{
+    struct presign_run *pr = arg;
+    for (int i = 0; i < 40; i++) {
+        uint8_t sig[64];
+        if (sm2_sign_digest(pr->key, pr->e, sig) != ECERT_OK)
+            pr->failures++;
+        memcpy(pr->r[i], sig, 32);
+    }
+    return NULL;
+}
+
+static void test_presign_pool(void **state)
+{
+    set_engine(SM2_ENGINE_FAST);
+    struct sm2_key *k = random_key(), *pub = public_of(k);
+    static struct presign_run runs[2];
+    rnd_bytes(runs[0].e, 32);
+    for (int t = 0; t < 2; t++) {
+        runs[t].key = k;
+        memcpy(runs[t].e, runs[0].e, 32); /* one digest for all */
+        runs[t].failures = 0;
+    }
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, presign_worker, &runs[1]), 0);
+    presign_worker(&runs[0]);
+    pthread_join(th, NULL);
+    set_engine(SM2_ENGINE_OPENSSL);
+    for (int t = 0; t < 2; t++) {
+        assert_int_equal(runs[t].failures, 0);
+        for (int i = 0; i < 40; i++) {
+            for (int u = 0; u < 2; u++)
+                for (int j = 0; j < 40; j++)
+                    if (u != t || j != i)
+                        assert_memory_not_equal(runs[t].r[i], runs[u].r[j], 32);
+        }
+    }
+    /* every one verifies (OpenSSL): sign again and check */
+    for (int i = 0; i < 20; i++) {
+        uint8_t sig[64];
+        set_engine(SM2_ENGINE_FAST);
+        assert_int_equal(sm2_sign_digest(k, runs[0].e, sig), ECERT_OK);
+        set_engine(SM2_ENGINE_OPENSSL);
+        assert_int_equal(sm2_verify_digest(pub, runs[0].e, sig), ECERT_OK);
+    }
+    /* fork: the parent has a partly used pool */
+    set_engine(SM2_ENGINE_FAST);
+    uint8_t sig[64], in_child[64];
+    assert_int_equal(sm2_sign_digest(k, runs[0].e, sig), ECERT_OK);
+    int fd[2];
+    assert_int_equal(pipe(fd), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uint8_t cs[64];
+        int ok = sm2_sign_digest(k, runs[0].e, cs) == ECERT_OK && write(fd[1], cs, 64) == 64;
+        _exit(ok ? 0 : 1);
+    }
+    assert_int_equal(sm2_sign_digest(k, runs[0].e, sig), ECERT_OK);
+    assert_int_equal(read(fd[0], in_child, 64), 64);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(fd[0]), close(fd[1]);
+    assert_memory_not_equal(sig, in_child, 32);
+    set_engine(SM2_ENGINE_OPENSSL);
+    assert_int_equal(sm2_verify_digest(pub, runs[0].e, in_child), ECERT_OK);
+    set_engine(SM2_ENGINE_FAST);
+    sm2_key_free(k), sm2_key_free(pub);
+}
+
 /* Switching engines: names, and the environment-free default. */
 static void test_engine_switch(void **state)
 {
@@ -531,6 +617,7 @@ int main(void)
         cmocka_unit_test(test_key_tables_lru),
         cmocka_unit_test(test_threads_evict),
         cmocka_unit_test(test_threads_share_keys),
+        cmocka_unit_test(test_presign_pool),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
