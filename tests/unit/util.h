@@ -33,6 +33,12 @@ const char *util_str(const json_t *obj, const char *key);
 #define UNDER_ASAN 0
 #endif
 
+/* Forks; the child runs fn(arg, out) and sends the n bytes it wrote to
+ * out back through a pipe. 0 when the child succeeded (fn returned 0) and
+ * all n bytes arrived; -1 otherwise. Used to check that per-process secrets
+ * (random blocks, presigned k) are not inherited across fork(). */
+int util_in_child(int (*fn)(void *arg, uint8_t *out), void *arg, uint8_t *out, size_t n);
+
 /* sm2p256v1's order n and prime p, big-endian. */
 extern const uint8_t util_sm2_n[32];
 extern const uint8_t util_sm2_p[32];

@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/codec.h"
 
@@ -14,6 +16,35 @@ static void path_of(const char *rel, char *out, size_t cap)
         abort();
     }
     snprintf(out, cap, "%s/%s", dir, rel);
+}
+
+int util_in_child(int (*fn)(void *arg, uint8_t *out), void *arg, uint8_t *out, size_t n)
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd[0]), close(fd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int ok = fn(arg, out) == 0 && write(fd[1], out, n) == (ssize_t)n;
+        _exit(ok ? 0 : 1);
+    }
+    close(fd[1]);
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd[0], out + got, n - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd[0]);
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    return got == n ? 0 : -1;
 }
 
 json_t *util_load_json(const char *rel)
