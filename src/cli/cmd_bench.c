@@ -8,7 +8,9 @@
  * that the noise of a shared machine falls on both alike: the ratio is the
  * figure to trust, the absolute rates move with the load. Operations:
  *
- *   sign            sm2_sign of a 512-byte message (SM3 of Z||M included)
+ *   sign            sm2_sign of a 512-byte message (SM3 of Z||M included;
+ *                   on AVX-512 IFMA the fast engine takes k·G from its
+ *                   eight-lane pool, so the figure averages over refills)
  *   verify          sm2_verify of the same, with a long-lived public key
  *   encrypt_512B    sm2_encrypt of 512 bytes to a long-lived public key
  *   decrypt_512B    sm2_decrypt of that ciphertext (raw C1||C3||C2)
