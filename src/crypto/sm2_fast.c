@@ -637,6 +637,7 @@ ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
     uint8_t kb[32];
     struct jac q;
     ecert_status st = ECERT_OK;
+    bool pooled = !k_fixed && presign_on(); /* k and x1 from the presign pool */
     sm2_from_be(ev, e);
     fn_reduce(ev, ev);
     for (int tries = 0;; tries++) {
@@ -647,7 +648,7 @@ ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
         if (k_fixed) {
             sm2_from_be(k, k_fixed);
             fn_reduce(k, k);
-        } else if (presign_on()) {
+        } else if (pooled) {
             if ((st = presign_take(k, x1)))
                 break;
         } else {
@@ -656,7 +657,7 @@ ecert_status sm2_fast_sign(const struct sm2_fast_priv *d, const uint8_t e[32],
             sm2_from_be(k, kb);
         }
         /* (x1, y1) = kG;  r = (e + x1) mod n */
-        if (k_fixed || !presign_on()) {
+        if (!pooled) {
             bk()->comb_mul_ct(&q, g, k);
             bk()->jac_x_plain(x1, &q);
         }

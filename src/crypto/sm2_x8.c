@@ -328,14 +328,8 @@ X8_ATTR static void fe8_to_plain(uint64_t out[SM2_X8_LANES][4], const struct fe8
     for (int i = 0; i < SM2_X8_LANES; i++) {
         uint64_t w[4] = {l[0][i] | l[1][i] << 52, l[1][i] >> 12 | l[2][i] << 40,
                          l[2][i] >> 24 | l[3][i] << 28, l[3][i] >> 36 | l[4][i] << 16};
-        uint64_t d[4], borrow = 0;
-        d[0] = sm2_sbb(w[0], SM2_P0, &borrow);
-        d[1] = sm2_sbb(w[1], SM2_P1, &borrow);
-        d[2] = sm2_sbb(w[2], SM2_P2, &borrow);
-        d[3] = sm2_sbb(w[3], SM2_P3, &borrow);
-        sm2_select4(out[i], w, d, 0 - borrow); /* borrow: w < p, keep it */
+        fp_reduce_once(out[i], 0, w[0], w[1], w[2], w[3]);
         secure_wipe(w, sizeof w);
-        secure_wipe(d, sizeof d);
     }
     secure_wipe(l, sizeof l);
     secure_wipe(&u, sizeof u);

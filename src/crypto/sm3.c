@@ -69,31 +69,24 @@ static const uint32_t sm3_iv[8] = {0x7380166f, 0x4914b2b9, 0x172442d7, 0xda8a060
         H = P0(H);                                                                                 \
     } while (0)
 
-/* Rounds j..j+3 with the four renamings; a round from 12 on first extends
- * the ring by W[j+4]. */
+/* Rounds j..j+3 with the four renamings (rounds 0-11). */
 #define R0(j)                                                                                      \
     ROUND(j, FF0, GG0, 0x79cc4519u, a, b, c, d, e, f, g, h);                                       \
     ROUND(j + 1, FF0, GG0, 0x79cc4519u, d, a, b, c, h, e, f, g);                                   \
     ROUND(j + 2, FF0, GG0, 0x79cc4519u, c, d, a, b, g, h, e, f);                                   \
     ROUND(j + 3, FF0, GG0, 0x79cc4519u, b, c, d, a, f, g, h, e)
-#define R0X(j)                                                                                     \
+/* The same, extending the ring by W[j+4..j+7] first (rounds from 12 on). */
+#define RX(j, FF, GG, T)                                                                           \
     EXPAND(j + 4);                                                                                 \
-    ROUND(j, FF0, GG0, 0x79cc4519u, a, b, c, d, e, f, g, h);                                       \
+    ROUND(j, FF, GG, T, a, b, c, d, e, f, g, h);                                                   \
     EXPAND(j + 5);                                                                                 \
-    ROUND(j + 1, FF0, GG0, 0x79cc4519u, d, a, b, c, h, e, f, g);                                   \
+    ROUND(j + 1, FF, GG, T, d, a, b, c, h, e, f, g);                                               \
     EXPAND(j + 6);                                                                                 \
-    ROUND(j + 2, FF0, GG0, 0x79cc4519u, c, d, a, b, g, h, e, f);                                   \
+    ROUND(j + 2, FF, GG, T, c, d, a, b, g, h, e, f);                                               \
     EXPAND(j + 7);                                                                                 \
-    ROUND(j + 3, FF0, GG0, 0x79cc4519u, b, c, d, a, f, g, h, e)
-#define R1(j)                                                                                      \
-    EXPAND(j + 4);                                                                                 \
-    ROUND(j, FF1, GG1, 0x7a879d8au, a, b, c, d, e, f, g, h);                                       \
-    EXPAND(j + 5);                                                                                 \
-    ROUND(j + 1, FF1, GG1, 0x7a879d8au, d, a, b, c, h, e, f, g);                                   \
-    EXPAND(j + 6);                                                                                 \
-    ROUND(j + 2, FF1, GG1, 0x7a879d8au, c, d, a, b, g, h, e, f);                                   \
-    EXPAND(j + 7);                                                                                 \
-    ROUND(j + 3, FF1, GG1, 0x7a879d8au, b, c, d, a, f, g, h, e)
+    ROUND(j + 3, FF, GG, T, b, c, d, a, f, g, h, e)
+#define R0X(j) RX(j, FF0, GG0, 0x79cc4519u)
+#define R1(j) RX(j, FF1, GG1, 0x7a879d8au)
 
 /* Compresses n 64-byte blocks of p into V. Inlined into each variant below,
  * so that each is compiled for its own instruction set. */

@@ -36,14 +36,7 @@ static void rnd_bytes(uint8_t *p, size_t n)
 
 static int count(int n)
 {
-    const char *s = getenv("ECERT_SM2_FAST_SCALE");
-    long pct = s ? strtol(s, NULL, 10) : 100;
-    if (pct <= 0)
-        pct = 100;
-    long c = (long)n * pct / 100;
-    if (UNDER_ASAN)
-        c /= 10;
-    return c < 4 ? 4 : (int)c;
+    return util_scaled("ECERT_SM2_FAST_SCALE", UNDER_ASAN ? n / 10 : n, 4);
 }
 
 /* The arithmetic backends this CPU runs ("x64" needs BMI2, ADX, AVX2;

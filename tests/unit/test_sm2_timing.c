@@ -47,12 +47,7 @@
 
 static int scaled(int n)
 {
-    const char *s = getenv("ECERT_SM2_TIMING_SCALE");
-    long pct = s ? strtol(s, NULL, 10) : 100;
-    if (pct <= 0)
-        pct = 100;
-    long c = (long)n * pct / 100;
-    return c < 200 ? 200 : (int)c;
+    return util_scaled("ECERT_SM2_TIMING_SCALE", n, 200);
 }
 
 static uint64_t now_ns(void)

@@ -33,6 +33,11 @@ const char *util_str(const json_t *obj, const char *key);
 #define UNDER_ASAN 0
 #endif
 
+/* n scaled by the percentage in environment variable `env` (default and
+ * non-positive values: 100), at least `min`: test counts and time budgets
+ * a user can shrink or grow (ECERT_SM2_FAST_SCALE, ECERT_SM2_TIMING_SCALE). */
+int util_scaled(const char *env, long n, int min);
+
 /* Forks; the child runs fn(arg, out) and sends the n bytes it wrote to
  * out back through a pipe. 0 when the child succeeded (fn returned 0) and
  * all n bytes arrived; -1 otherwise. Used to check that per-process secrets

@@ -18,6 +18,16 @@ static void path_of(const char *rel, char *out, size_t cap)
     snprintf(out, cap, "%s/%s", dir, rel);
 }
 
+int util_scaled(const char *env, long n, int min)
+{
+    const char *s = getenv(env);
+    long pct = s ? strtol(s, NULL, 10) : 100;
+    if (pct <= 0)
+        pct = 100;
+    long c = n * pct / 100;
+    return c < min ? min : (int)c;
+}
+
 int util_in_child(int (*fn)(void *arg, uint8_t *out), void *arg, uint8_t *out, size_t n)
 {
     int fd[2];
